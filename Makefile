@@ -1,0 +1,44 @@
+# The two commands of the README:  make book  (build the book)  and  make test  (run the tests).
+# .venv is created on first use and rebuilt when a requirements file changes.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-stamp
+MODE ?= full
+# Spinning OpenMP threads make timings swing up to 8x on 2-core machines.
+export OMP_WAIT_POLICY ?= PASSIVE
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: venv book chapters test unit notebooks nbval bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-nodeps.txt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -r requirements.txt
+	$(BIN)/pip install --no-deps -r requirements-nodeps.txt
+	$(BIN)/pip install --no-deps -e .
+	touch $(STAMP)
+
+# Build the whole book: every chapter in full mode, then jupyter-book with warnings as errors.
+book: $(STAMP)
+	$(BIN)/ifl run --mode $(MODE)
+
+# Unit tests, then every chapter in quick mode (book built), then nbval re-executes the chapters
+# and compares every text output.
+test: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+	$(BIN)/ifl run --mode quick
+	$(BIN)/python -m pytest --nbval book/executed --nbval-sanitize-with tests/nbval_sanitize.cfg -q -p no:randomly
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+bench: $(STAMP)
+	$(BIN)/ifl bench ingest
+
+clean:
+	rm -rf _build build-nb book/executed results

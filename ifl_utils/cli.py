@@ -1,0 +1,125 @@
+"""The ``ifl`` command: run the book, check and summarise the data, run benchmarks.
+
+Machine-readable output (JSON) goes to stdout; progress and messages go to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import IFLError
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runner import NotebookFailed, build_book, run_chapters
+
+    try:
+        report = run_chapters(mode=args.mode, seed=args.seed, only=args.only, data=args.data)
+    except NotebookFailed as err:
+        print(f"\nFAILED: {err}", file=sys.stderr)
+        return 1
+    print(f"chapters done: {report.seconds}", file=sys.stderr)
+    if args.no_build:
+        return 0
+    try:
+        index = build_book()
+    except RuntimeError as err:
+        print(f"FAILED: {err}", file=sys.stderr)
+        return 1
+    print(f"book: {index.relative_to(index.parents[2])}", file=sys.stderr)
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .runner import build_book
+
+    try:
+        build_book()
+    except RuntimeError as err:
+        print(f"FAILED: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_data_verify(args: argparse.Namespace) -> int:
+    from .data.verify_cli import verify_command
+
+    return verify_command(args.path, full=not args.fast)
+
+
+def _cmd_data_summary(args: argparse.Namespace) -> int:
+    from .data.api import Dataset
+
+    ds = Dataset(args.data)
+    summary = ds.summary()
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        for key, val in summary.items():
+            print(f"{key:24s} {val}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    mod = importlib.import_module(f"benchmarks.bench_{args.name}") if args.name else None
+    result = mod.main(data=args.data, repeat=args.repeat)
+    json.dump(result, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``ifl`` (documented by ``ifl --help``)."""
+    p = argparse.ArgumentParser(prog="ifl", description="IFLLM companion: book runner, data tools, benchmarks.")
+    p.add_argument("--version", action="version", version=f"ifl_utils {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="execute the chapters in order (papermill), then build the book")
+    r.add_argument("--mode", choices=("quick", "full"), default="full",
+                   help="quick: CI smoke run in minutes; full: the book (default)")
+    r.add_argument("--only", help="run one chapter, e.g. 02 or behaviour (no book build unless all ran)")
+    r.add_argument("--seed", type=int, default=0, help="seed passed to every chapter (default 0)")
+    r.add_argument("--data", help="IFLLM release folder or archive (default: $IFLLM_DATA, else download)")
+    r.add_argument("--no-build", action="store_true", help="execute the chapters but do not build the book")
+    r.set_defaults(func=_cmd_run)
+
+    b = sub.add_parser("build", help="build the book from the executed chapters (warnings are errors)")
+    b.set_defaults(func=_cmd_build)
+
+    d = sub.add_parser("data", help="check and summarise the IFLLM release")
+    dsub = d.add_subparsers(dest="data_command", required=True)
+    v = dsub.add_parser("verify", help="check every file against the shipped manifest (exit 0 only if all match)")
+    v.add_argument("path", nargs="?", help="release folder or archive (default: $IFLLM_DATA)")
+    v.add_argument("--fast", action="store_true", help="sizes only, for a folder already fully verified")
+    v.set_defaults(func=_cmd_data_verify)
+    s = dsub.add_parser("summary", help="counts of the parsed release (workers, queries, callbacks, defects)")
+    s.add_argument("--data", help="release folder or archive (default: $IFLLM_DATA)")
+    s.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    s.set_defaults(func=_cmd_data_summary)
+
+    be = sub.add_parser("bench", help="run a benchmark; prints one JSON object")
+    be.add_argument("name", choices=("ingest",), help="which benchmark")
+    be.add_argument("--data", help="release folder or archive (default: $IFLLM_DATA)")
+    be.add_argument("--repeat", type=int, default=3, help="repetitions; medians are reported (default 3)")
+    be.set_defaults(func=_cmd_bench)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ifl`` console command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except IFLError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

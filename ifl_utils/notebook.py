@@ -1,0 +1,70 @@
+"""What every chapter does first: say which package version and mode it runs, set the figure style,
+start its results file. Keeps the chapters free of copied boilerplate."""
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .plots import use_style
+from .results import Recorder, start
+from .runner import project_root
+
+
+@dataclass
+class Chapter:
+    """The running chapter: its name, mode, seed, repository root and results recorder."""
+
+    name: str
+    mode: str
+    seed: int
+    root: Path
+    results: Recorder
+    data: str | None
+
+    @property
+    def quick(self) -> bool:
+        """True in quick (CI) mode."""
+        return self.mode == "quick"
+
+    def record(self, name: str, value, ci=None, n=None, protocol=None, glue: bool = True):
+        """Record a number in the results file and glue it for the text (key: ``name`` with '/' -> '.')."""
+        self.results.record(name, value, ci=ci, n=n, protocol=protocol)
+        if glue:
+            from myst_nb import glue as _glue
+
+            _glue(glue_key(name), value, display=False)
+        return value
+
+    def save_figure(self, fig, name: str) -> Path:
+        """Save ``fig`` under the book's figure folder (PNG) and return the path."""
+        from .plots import save
+
+        return save(fig, f"{self.name}-{name}", root=self.root)
+
+
+def glue_key(name: str) -> str:
+    """Return the glue key used for result ``name`` (slashes become dots)."""
+    return name.replace("/", ".")
+
+
+def setup(name: str, mode: str = "full", seed: int = 0, results_dir: str = "results",
+          data: str | None = None) -> Chapter:
+    """Prepare a chapter: seed numpy/random, apply the style, start ``results/<name>.json``.
+
+    Prints the ``ifl_utils`` version and the mode, so a reader can tell which code made the page.
+    """
+    if mode not in ("quick", "full"):
+        raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+    root = project_root()
+    random.seed(seed)
+    np.random.seed(seed)
+    use_style()
+    rec = start(name, mode=mode, seed=seed, results_dir=root / results_dir)
+    data = data or os.environ.get("IFLLM_DATA") or None
+    print(f"ifl_utils {__version__} | chapter {name} | mode {mode} | seed {seed}")
+    return Chapter(name=name, mode=mode, seed=seed, root=root, results=rec, data=data)
