@@ -67,7 +67,11 @@ def _cmd_data_summary(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
-    mod = importlib.import_module(f"benchmarks.bench_{args.name}") if args.name else None
+    from .runner import project_root
+
+    # benchmark code lives in the repository (benchmarks/), not in the installed package
+    sys.path.insert(0, str(project_root()))
+    mod = importlib.import_module(f"benchmarks.bench_{args.name}")
     result = mod.main(data=args.data, repeat=args.repeat)
     json.dump(result, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")

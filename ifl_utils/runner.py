@@ -102,6 +102,18 @@ def _failure(notebook: str, executed: Path, err: Exception) -> NotebookFailed:
     return NotebookFailed(notebook, cell_index, source, _strip_ansi(tb))
 
 
+def _fold_parameter_cells(executed: Path) -> None:
+    """Fold the parameter cells (the defaults and papermill's injected values) in the book."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if ("parameters" in tags or "injected-parameters" in tags) and "hide-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "hide-cell"]
+    nbformat.write(nb, executed)
+
+
 def _strip_ansi(text: str) -> str:
     import re
 
@@ -169,6 +181,7 @@ def run_chapters(root: Path | None = None, mode: str = "quick", seed: int = 0,
                                     log_output=False)
             except pm.PapermillExecutionError as err:
                 raise _failure(src.stem, executed, err) from None
+            _fold_parameter_cells(executed)
             dt = time.perf_counter() - t0
             report.seconds[src.stem] = round(dt, 1)
             if progress:
