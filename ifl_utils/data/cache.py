@@ -25,7 +25,7 @@ from ..errors import IFLCacheError
 from ..io import file_lock, write_json_atomic
 
 #: Bump when the parser, repairs or table layout change: old entries are then ignored.
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 
 def entry_dir(cache_root: Path, manifest_hash: str) -> Path:

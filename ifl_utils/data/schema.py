@@ -84,6 +84,18 @@ MODALITIES = ("gaze", "mouse")
 PANES = (1, 2)
 
 
+#: Columns of ``Dataset.samples()`` beyond the callback schema.
+SAMPLE_EXTRA = (
+    Column("worker", "category", "", "worker id"),
+    Column("task_id", "int32", "", "topic id (with worker: the conversation)"),
+    Column("row", "int32", "", "row of the callback within its folder (time order)"),
+    Column("session", "int16", "", "page session within the folder (reloads start a new one)"),
+    Column("query_id", "int32", "", "query (turn) on screen by the time rule; -1 before the first answer or after a reload"),
+    Column("turn", "int16", "", "1-based turn index of query_id within the conversation; -1 as above"),
+    Column("{m}{p}_pos", "float64", "0-1", "char_idx / UTF-16 length of the assigned answer on that pane; > 1 means not on that answer"),
+    Column("{m}{p}_in", "bool", "", "the point lies inside the pane"),
+)
+
 def expand(columns: tuple[Column, ...]) -> list[Column]:
     """Return ``columns`` with the ``{m}{p}`` templates expanded for both modalities and panes."""
     out: list[Column] = []
@@ -101,3 +113,7 @@ def expand(columns: tuple[Column, ...]) -> list[Column]:
 def as_frame(columns: tuple[Column, ...]) -> pd.DataFrame:
     """Return a schema as a table (column, dtype, unit, meaning) for documentation."""
     return pd.DataFrame([c.__dict__ for c in columns])
+
+
+#: Every column of ``Dataset.samples()``, in table order.
+SAMPLE_COLUMNS: list[Column] = expand(SAMPLE_EXTRA[:6]) + expand(CALLBACKS) + expand(SAMPLE_EXTRA[6:])
