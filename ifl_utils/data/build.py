@@ -19,7 +19,7 @@ import pandas as pd
 from .folder import parse_folder
 from .schema import MODALITIES, PANES, SAMPLE_COLUMNS
 from .tables import read_query_logs, read_record_info, read_task_table
-from .timeline import (assign_all, normalised_positions, repair_display_times, text_checks)
+from .timeline import assign_all, repair_display_times, text_checks
 
 Key = tuple[str, int]
 
@@ -72,10 +72,6 @@ def parse_all(root: Path, workers: int | None = None, progress: bool = False
     return folders, modes, counts
 
 
-def _turn_index(turns: pd.DataFrame) -> pd.Series:
-    return pd.Series(turns["turn"].to_numpy(), index=turns["query_id"].to_numpy())
-
-
 def build_release(root: Path, progress: bool = False, workers: int | None = None
                   ) -> tuple[dict[str, pd.DataFrame], dict]:
     """Parse ``root`` into the tidy tables and the defect counts.
@@ -100,50 +96,64 @@ def build_release(root: Path, progress: bool = False, workers: int | None = None
     workers_t, rcounts = read_record_info(root)
 
     assigned = assign_all(turns, folders)
-    turn_of = _turn_index(turns)
-    groups = {(str(w), int(t)): g for (w, t), g in turns.groupby(["worker", "task_id"])}
-    frames, folder_rows = [], []
-    for key, cb in folders.items():
-        w, t = key
-        a = assigned.get(key)
+    groups = {(str(w), int(t)) for w, t in zip(turns["worker"], turns["task_id"])}
+    keys = list(folders)
+    sizes = np.array([len(folders[k]) for k in keys], dtype=np.int64)
+    # one concat of the parsed frames, then whole-release vectorised columns
+    samples = pd.concat([folders[k] for k in keys], ignore_index=True)
+    sess, qid = [], []
+    for k in keys:
+        a = assigned.get(k)
         if a is None:  # a folder without turns (§3 #21): behaviour kept, turn unknown
             from .timeline import page_sessions
 
-            s, o = page_sessions(cb)
-            a = pd.DataFrame({"session": s, "origin_ms": o[s], "turn": np.full(len(cb), -1)},
-                             index=cb.index)
-            pos = pd.DataFrame({f"{m}{p}_pos": np.full(len(cb), np.nan)
-                                for p in PANES for m in MODALITIES}, index=cb.index)
+            sess.append(page_sessions(folders[k])[0])
+            qid.append(np.full(len(folders[k]), -1, dtype=np.int64))
         else:
-            pos = normalised_positions(cb, a["turn"].to_numpy(), groups[key])
-        qid = a["turn"].to_numpy(dtype=np.int64)
-        tix = turn_of.reindex(qid).to_numpy(dtype="float64")
-        df = cb.copy()
-        df.insert(0, "worker", w)
-        df.insert(1, "task_id", np.int32(t))
-        df.insert(2, "row", np.arange(len(cb), dtype=np.int32))
-        df["session"] = a["session"].to_numpy(dtype=np.int16)
-        df["query_id"] = qid.astype(np.int32)
-        df["turn"] = np.where(np.isnan(tix), -1, tix).astype(np.int16)
-        for col in pos.columns:
-            df[col] = pos[col].to_numpy()
+            sess.append(a["session"].to_numpy())
+            qid.append(a["turn"].to_numpy(dtype=np.int64))
+    session = np.concatenate(sess).astype(np.int16)
+    query_id = np.concatenate(qid)
+    names = sorted({k[0] for k in keys})
+    codes = np.array([names.index(k[0]) for k in keys], dtype=np.int32)
+    samples["worker"] = pd.Categorical.from_codes(np.repeat(codes, sizes), categories=names)
+    samples["task_id"] = np.repeat(np.array([k[1] for k in keys], dtype=np.int32), sizes)
+    samples["row"] = (np.arange(len(samples)) - np.repeat(np.cumsum(sizes) - sizes, sizes)).astype(np.int32)
+    samples["session"] = session
+    samples["query_id"] = query_id.astype(np.int32)
+    # turn index and answer lengths of the assigned query, looked up once for all callbacks
+    ids = pd.Index(turns["query_id"].to_numpy(dtype=np.int64))
+    at = ids.get_indexer(query_id)
+    found = at >= 0
+    turn_no = turns["turn"].to_numpy(dtype=np.int64)
+    samples["turn"] = np.where(found, turn_no[np.clip(at, 0, None)], -1).astype(np.int16)
+    for p in PANES:
+        lens = turns[f"len_utf16_{p}"].astype("float64").to_numpy(na_value=np.nan)
+        length = np.where(found, lens[np.clip(at, 0, None)], np.nan)
+        length[length <= 0] = np.nan
         for m in MODALITIES:
-            for p in PANES:
-                df[f"{m}{p}_in"] = df[f"{m}{p}_x"].notna().to_numpy()
-        frames.append(df)
-        folder_rows.append({"worker": w, "task_id": t, "mode": modes[key], "callbacks": len(cb),
-                            "sessions": int(a["session"].max()) + 1 if len(cb) else 0,
-                            "linked": key in groups,
-                            "rel_format": "6-col" if len(cb) and cb["valid"].isna().all() else "7-col",
-                            "start_ms": int(cb["epoch"].min()) if len(cb) else None,
-                            "end_ms": int(cb["epoch"].max()) if len(cb) else None})
-    samples = pd.concat(frames, ignore_index=True)[[c.name for c in SAMPLE_COLUMNS]]
-    samples["worker"] = samples["worker"].astype("category")
-    folder_table = pd.DataFrame(folder_rows)
+            char = samples[f"{m}{p}_char"].astype("float64").to_numpy(na_value=np.nan)
+            samples[f"{m}{p}_pos"] = char / length
+    for m in MODALITIES:
+        for p in PANES:
+            samples[f"{m}{p}_in"] = samples[f"{m}{p}_x"].notna().to_numpy()
+    samples = samples[[c.name for c in SAMPLE_COLUMNS]]
 
-    has_folder = set(groups) & set(folders)
+    n_sessions = [int(sess[i].max()) + 1 if sizes[i] else 0 for i in range(len(keys))]
+    folder_table = pd.DataFrame({
+        "worker": [k[0] for k in keys], "task_id": [k[1] for k in keys],
+        "mode": [modes[k] for k in keys], "callbacks": sizes, "sessions": n_sessions,
+        "linked": [k in groups for k in keys],
+        "rel_format": ["6-col" if len(folders[k]) and folders[k]["valid"].isna().all() else "7-col"
+                       for k in keys],
+        "start_ms": [int(folders[k]["epoch"].min()) if len(folders[k]) else None for k in keys],
+        "end_ms": [int(folders[k]["epoch"].max()) if len(folders[k]) else None for k in keys],
+    })
+    linked = np.repeat(folder_table["linked"].to_numpy(), sizes)
+
+    has_folder = groups & set(folders)
     turns["has_folder"] = [(w, int(t)) in has_folder for w, t in zip(turns["worker"], turns["task_id"])]
-    n_cb = samples.loc[samples["query_id"] >= 0].groupby("query_id").size()
+    n_cb = pd.Series(query_id[query_id >= 0]).value_counts()
     turns["callbacks"] = turns["query_id"].map(n_cb).fillna(0).astype("int64")
 
     counts = Counter()
@@ -152,8 +162,6 @@ def build_release(root: Path, progress: bool = False, workers: int | None = None
                       ("task_table_", tcounts), ("record_info_", rcounts)):
         counts.update({prefix + k: int(v) for k, v in c.items()})
     counts["callbacks_unassigned"] = int((samples["query_id"] < 0).sum())
-    linked = samples["worker"].astype(str).str.cat(samples["task_id"].astype(str), sep="/").isin(
-        {f"{w}/{t}" for w, t in groups})
     counts["callbacks_linked"] = int(linked.sum())
     counts["callbacks_unassigned_linked"] = int((linked & (samples["query_id"] < 0)).sum())
     counts["linked_turns_without_callbacks"] = int((turns["has_folder"] & (turns["callbacks"] == 0)).sum())

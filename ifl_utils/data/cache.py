@@ -24,8 +24,11 @@ import pyarrow.parquet as pq
 from ..errors import IFLCacheError
 from ..io import file_lock, write_json_atomic
 
+#: Large tables are split into this many files, written in parallel.
+PARTS = 2
+
 #: Bump when the parser, repairs or table layout change: old entries are then ignored.
-CACHE_VERSION = "2"
+CACHE_VERSION = "4"
 
 
 def entry_dir(cache_root: Path, manifest_hash: str) -> Path:
@@ -42,7 +45,7 @@ def _complete(entry: Path) -> bool:
     except (OSError, ValueError):
         return False
     return info.get("cache_version") == CACHE_VERSION and all(
-        (entry / f"{t}.parquet").is_file() for t in info.get("tables", []))
+        (entry / f"{t}.parquet").exists() for t in info.get("tables", []))
 
 
 def write_entry(entry: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
@@ -54,9 +57,24 @@ def write_entry(entry: Path, tables: dict[str, pd.DataFrame], meta: dict) -> Non
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
     try:
+        # large tables are written as several files in parallel (pyarrow releases the GIL);
+        # a folder of Parquet files reads back as one table
+        from concurrent.futures import ThreadPoolExecutor
+
+        jobs = []
         for name, df in tables.items():
             table = pa.Table.from_pandas(df, preserve_index=False)
-            pq.write_table(table, tmp / f"{name}.parquet", compression="zstd", compression_level=3)
+            parts = PARTS if table.num_rows >= 100_000 else 1
+            if parts == 1:
+                jobs.append((table, tmp / f"{name}.parquet"))
+            else:
+                (tmp / f"{name}.parquet").mkdir()
+                step = -(-table.num_rows // parts)
+                jobs += [(table.slice(i * step, step), tmp / f"{name}.parquet" / f"part-{i}.parquet")
+                         for i in range(parts)]
+        with ThreadPoolExecutor(max_workers=PARTS) as pool:
+            list(pool.map(lambda job: pq.write_table(job[0], job[1], compression="zstd",
+                                                     compression_level=1), jobs))
         info = dict(meta, cache_version=CACHE_VERSION, tables=sorted(tables))
         write_json_atomic(tmp / "meta.json", info)
         if entry.exists():  # a stale or broken entry: replace it
@@ -96,8 +114,9 @@ def read_table(entry: Path, name: str, columns: Sequence[str] | None = None,
     """
     path = entry / f"{name}.parquet"
     try:
-        schema = pq.read_schema(path)
-    except (OSError, pa.ArrowException) as err:
+        first = sorted(path.glob("*.parquet"))[0] if path.is_dir() else path
+        schema = pq.read_schema(first)
+    except (OSError, IndexError, pa.ArrowException) as err:
         raise IFLCacheError(f"cache table {name!r} unreadable ({err}); rebuild the cache") from err
     if columns is not None:
         unknown = [c for c in columns if c not in schema.names]
