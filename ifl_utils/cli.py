@@ -53,7 +53,7 @@ def _cmd_data_verify(args: argparse.Namespace) -> int:
 def _cmd_data_summary(args: argparse.Namespace) -> int:
     from .data.api import Dataset
 
-    ds = Dataset(args.data)
+    ds = Dataset(args.data, verify="none" if args.unverified else "fast")
     summary = ds.summary()
     if args.json:
         json.dump(summary, sys.stdout, indent=2, sort_keys=True)
@@ -61,6 +61,24 @@ def _cmd_data_summary(args: argparse.Namespace) -> int:
     else:
         for key, val in summary.items():
             print(f"{key:24s} {val}")
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .data.synth import SynthConfig, make_release
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        print(f"error: {out} exists and is not empty; choose a new folder", file=sys.stderr)
+        return 2
+    root = make_release(out, SynthConfig(workers=args.workers, turns=args.turns, seed=args.seed,
+                                         inject_defects=not args.clean))
+    n_files = sum(1 for p in root.rglob("*") if p.is_file())
+    json.dump({"out": str(out), "files": n_files, "workers": args.workers, "turns": args.turns,
+               "seed": args.seed, "defects_injected": not args.clean}, sys.stdout, indent=2)
+    sys.stdout.write("\n")
     return 0
 
 
@@ -105,7 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     s = dsub.add_parser("summary", help="counts of the parsed release (workers, queries, callbacks, defects)")
     s.add_argument("--data", help="release folder or archive (default: $IFLLM_DATA)")
     s.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    s.add_argument("--unverified", action="store_true",
+                   help="a folder that is not the published release (your own recordings): skip the manifest check")
     s.set_defaults(func=_cmd_data_summary)
+
+    sy = sub.add_parser("synth", help="write a small synthetic release in the IFLLM layout (for tests and demos)")
+    sy.add_argument("--out", required=True, help="folder to create (must be new or empty)")
+    sy.add_argument("--workers", type=int, default=3, help="workers; each has one pairwise and one pointwise conversation")
+    sy.add_argument("--turns", type=int, default=3, help="turns per conversation")
+    sy.add_argument("--seed", type=int, default=0, help="random seed")
+    sy.add_argument("--clean", action="store_true", help="do not inject the release's known defects")
+    sy.set_defaults(func=_cmd_synth)
 
     be = sub.add_parser("bench", help="run a benchmark; prints one JSON object")
     be.add_argument("name", choices=("ingest",), help="which benchmark")
