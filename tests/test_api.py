@@ -106,3 +106,13 @@ def test_real_release_reference_counts(real_root, tmp_path_factory, monkeypatch)
     assert (len(after), after["worker"].nunique()) == (1536, 64)
     samples = ds.samples(columns=["gaze1_pos"])
     assert np.isfinite(samples["gaze1_pos"]).sum() > 0
+
+
+def test_sample_dtypes_follow_the_schema(ds):
+    df = ds.samples()
+    declared = {c.name: c.dtype for c in SAMPLE_COLUMNS}
+    for name, dtype in declared.items():
+        if dtype == "string":
+            assert df[name].dtype.kind == "O" or "str" in str(df[name].dtype), name
+        else:
+            assert str(df[name].dtype) == dtype, (name, str(df[name].dtype), dtype)

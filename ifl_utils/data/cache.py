@@ -28,7 +28,7 @@ from ..io import file_lock, write_json_atomic
 PARTS = 2
 
 #: Bump when the parser, repairs or table layout change: old entries are then ignored.
-CACHE_VERSION = "4"
+CACHE_VERSION = "6"
 
 
 def entry_dir(cache_root: Path, manifest_hash: str) -> Path:
@@ -48,7 +48,7 @@ def _complete(entry: Path) -> bool:
         (entry / f"{t}.parquet").exists() for t in info.get("tables", []))
 
 
-def write_entry(entry: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
+def write_entry(entry: Path, tables: dict[str, pd.DataFrame | pa.Table], meta: dict) -> None:
     """Write ``tables`` as Parquet (zstd) plus ``meta.json`` into ``entry``, atomically.
 
     Everything is written into a temporary sibling folder which is renamed onto ``entry`` only
@@ -63,7 +63,7 @@ def write_entry(entry: Path, tables: dict[str, pd.DataFrame], meta: dict) -> Non
 
         jobs = []
         for name, df in tables.items():
-            table = pa.Table.from_pandas(df, preserve_index=False)
+            table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
             parts = PARTS if table.num_rows >= 100_000 else 1
             if parts == 1:
                 jobs.append((table, tmp / f"{name}.parquet"))

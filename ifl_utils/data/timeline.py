@@ -570,7 +570,8 @@ DISPLAY_COLUMNS = {
 
 def repair_display_times(turns: pd.DataFrame, folders: Mapping[Key, pd.DataFrame], *,
                          shift_ms: int = SHIFT_MS, margin_ms: float = SPAN_MARGIN_MS,
-                         lead_ms: int = IMPUTE_LEAD_MS) -> tuple[pd.DataFrame, Counter]:
+                         lead_ms: int = IMPUTE_LEAD_MS, spans: pd.DataFrame | None = None
+                         ) -> tuple[pd.DataFrame, Counter]:
     """Return the repaired display time of every turn (§2, §3 #13, #14) and counts.
 
     Parameters
@@ -583,6 +584,9 @@ def repair_display_times(turns: pd.DataFrame, folders: Mapping[Key, pd.DataFrame
     shift_ms, margin_ms, lead_ms
         The offset of shifted conversations, the margin around a recording, the lead of an
         imputed time before its first exclusive match.
+    spans
+        :func:`recording_spans` of ``folders`` when already known; ``folders`` is then only
+        indexed for the conversations whose display time must be imputed.
 
     Returns
     -------
@@ -592,7 +596,8 @@ def repair_display_times(turns: pd.DataFrame, folders: Mapping[Key, pd.DataFrame
         ``shifted_conversations``, ``shifted_turns``, ``invalid_timestamps``, ``imputed``,
         ``unresolved`` (invalid and not imputable).
     """
-    spans = recording_spans(folders)
+    if spans is None:
+        spans = recording_spans(folders)
     shifted = detect_shifted(turns, spans, shift_ms=shift_ms, margin_ms=margin_ms)
     raw = pd.to_numeric(turns["time_raw_ms"], errors="coerce").astype("float64")
     t = raw - np.where(shifted, shift_ms, 0)
