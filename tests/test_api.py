@@ -116,3 +116,21 @@ def test_sample_dtypes_follow_the_schema(ds):
             assert df[name].dtype.kind == "O" or "str" in str(df[name].dtype), name
         else:
             assert str(df[name].dtype) == dtype, (name, str(df[name].dtype), dtype)
+
+
+def test_assignment_rows_align_with_callbacks(synth, tmp_path, monkeypatch):
+    # the two row-aligned cache tables must pair each callback with its own folder, also when
+    # the callbacks are written as several parts by several processes
+    from ifl_utils.data import build
+
+    monkeypatch.setattr(build, "CHUNK", 2)
+    monkeypatch.setenv("IFLLM_CACHE", str(tmp_path / "cache"))
+    ds = Dataset(synth[0], verify="none", progress=False)
+    assert len(list((ds.ensure() / "callbacks.parquet").glob("part-*.parquet"))) == 3
+    s = ds.samples(columns=["worker", "task_id", "row", "epoch", "file_row"])
+    f = ds.folders().set_index(["worker", "task_id"])
+    span = s.groupby(["worker", "task_id"], observed=True)["epoch"].agg(["min", "max"])
+    assert (span["min"].to_numpy() == f.loc[span.index, "start_ms"].to_numpy()).all()
+    assert (span["max"].to_numpy() == f.loc[span.index, "end_ms"].to_numpy()).all()
+    assert (s.groupby(["worker", "task_id"], observed=True)["row"].apply(
+        lambda r: (r.to_numpy() == range(len(r))).all())).all()

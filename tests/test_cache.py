@@ -11,7 +11,7 @@ from ifl_utils.data import cache
 from ifl_utils.errors import IFLCacheError
 
 
-def _tables():
+def _tables(tmp=None):
     return {"t": pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", None], "c": [0.5, 1.5, 2.5]})}, {"source": "test"}
 
 
@@ -19,7 +19,7 @@ def test_build_once_then_reuse(tmp_path):
     entry = cache.entry_dir(tmp_path, "ab" * 32)
     calls = []
 
-    def build():
+    def build(tmp):
         calls.append(1)
         return _tables()
 
@@ -34,7 +34,8 @@ def test_build_once_then_reuse(tmp_path):
 def test_failed_build_leaves_no_entry(tmp_path):
     entry = cache.entry_dir(tmp_path, "cd" * 32)
 
-    def build():
+    def build(tmp):
+        (tmp / "half.parquet").write_bytes(b"partial")
         raise KeyboardInterrupt  # an interrupted build
 
     with pytest.raises(KeyboardInterrupt):
@@ -56,7 +57,7 @@ def test_unknown_column_and_corruption(tmp_path):
 def _build_in_process(entry: str, marker: str) -> None:
     import time
 
-    def build():
+    def build(tmp):
         Path(marker).open("a").write("built\n")
         time.sleep(0.5)
         return _tables()

@@ -13,13 +13,13 @@ from ifl_utils.paper import PAPER
 def test_record_writes_schema_and_paper_value(tmp_path):
     rec = results.start("01_dataset", mode="quick", seed=3, results_dir=tmp_path)
     rec.record("dataset/workers", np.int64(87), n=87)
-    rec.record("pairwise/if_rf/paper/accuracy", 0.61, ci=(np.float64(0.58), 0.64), n=46, protocol="paper")
+    rec.record("demo/model/accuracy", 0.61, ci=(np.float64(0.58), 0.64), n=46, protocol="paper")
     data = json.loads((tmp_path / "01_dataset.json").read_text())
     assert data["notebook"] == "01_dataset" and data["mode"] == "quick" and data["seed"] == 3
     w = data["numbers"]["dataset/workers"]
     assert w == {"value": 87, "ci": None, "n": 87, "protocol": None,
                  "paper": PAPER["dataset/workers"].value, "paper_source": PAPER["dataset/workers"].source}
-    acc = data["numbers"]["pairwise/if_rf/paper/accuracy"]
+    acc = data["numbers"]["demo/model/accuracy"]
     assert acc["ci"] == [0.58, 0.64] and acc["protocol"] == "paper" and acc["paper"] is None
 
 

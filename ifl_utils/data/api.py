@@ -99,7 +99,7 @@ class Dataset:
             key = manifest_hash() if self.verify != "none" else folder_fingerprint(root)
             entry = cache.entry_dir(cache_root(), key)
             self._entry = cache.ensure_entry(
-                entry, lambda: build_release(root, progress=self.progress))
+                entry, lambda tmp: build_release(root, tmp, progress=self.progress))
         return self._entry
 
     def meta(self) -> dict:
@@ -127,9 +127,22 @@ class Dataset:
 
     def samples(self, columns: Sequence[str] | None = None, exclude: str = "none") -> pd.DataFrame:
         """One row per tracker callback (:data:`SAMPLE_COLUMNS`), only ``columns`` when given."""
-        cols = None if columns is None else list(dict.fromkeys(
+        from .build import ASSIGNMENT_TABLE
+
+        want = [c.name for c in SAMPLE_COLUMNS] if columns is None else list(dict.fromkeys(
             [*columns, "worker"] if exclude != "none" else columns))
-        df = self._read("samples", columns=cols)
+        unknown = [c for c in want if c not in {s.name for s in SAMPLE_COLUMNS}]
+        if unknown:
+            raise IFLCacheError(f"samples have no column(s) {unknown}; see ifl_utils.data.schema.SAMPLE_COLUMNS")
+        # the parsed streams and the query assignment are stored as two row-aligned tables
+        left = [c for c in want if c in ASSIGNMENT_TABLE]
+        right = [c for c in want if c not in ASSIGNMENT_TABLE]
+        parts = []
+        if left:
+            parts.append(self._read("assignment", columns=left))
+        if right:
+            parts.append(self._read("callbacks", columns=right))
+        df = pd.concat(parts, axis=1)[want] if len(parts) > 1 else parts[0]
         if exclude != "none":
             df = self._exclude(df, exclude)
             if columns is not None and "worker" not in columns:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .folder import parse_folder
 from .schema import MODALITIES, PANES, SAMPLE_COLUMNS
@@ -43,119 +43,171 @@ def folder_keys(root: Path) -> list[tuple[Key, Path]]:
     return out
 
 
-def _parse_one(args: tuple[str, str]) -> tuple[pa.Table, Counter, str]:
-    folder, rel = args
-    cb, counts, mode = parse_folder(Path(folder), rel)
-    # Arrow tables travel between processes as buffers and concatenate without copying
-    return pa.Table.from_pandas(cb, preserve_index=False), counts, mode
+#: Columns of the ``callbacks`` cache table (parsed streams, written by the parsing processes).
+CALLBACK_TABLE = [c.name for c in SAMPLE_COLUMNS
+                  if c.name not in ("worker", "task_id", "row", "session", "query_id", "turn")
+                  and not c.name.endswith("_pos")]
+#: Columns of the ``assignment`` cache table (depend on the query log; written by the parent).
+ASSIGNMENT_TABLE = [c.name for c in SAMPLE_COLUMNS if c.name not in CALLBACK_TABLE]
+#: Folders per parsing task (each task writes one Parquet part of the callbacks table).
+CHUNK = 60
+_LIGHT = ("epoch", "page_time", "file_row") + tuple(f"{m}{p}_char" for p in PANES for m in MODALITIES)
 
 
-class FolderTables(Mapping):
-    """``(worker, task_id) -> callbacks`` of every parsed folder, kept as Arrow tables.
+def _pandas_metadata(names: list[str]) -> dict:
+    """Schema metadata that makes ``to_pandas`` restore the declared (nullable) dtypes."""
+    declared = {c.name: c.dtype for c in SAMPLE_COLUMNS}
+    empty = pd.DataFrame({n: pd.Series(dtype=declared[n]) for n in names})
+    return pa.Schema.from_pandas(empty, preserve_index=False).metadata
 
-    Indexing returns the folder's callbacks as a pandas DataFrame (converted on demand and
-    cached); :meth:`light` returns only the timing columns, which is all that page sessions and
-    turn assignment read.
+
+def _parse_chunk(job: tuple[str, list[tuple[str, int, str]], str]) -> list[tuple]:
+    """Parse a run of folders, write their callbacks as one Parquet part, return light columns.
+
+    Runs in a worker process: the heavy columns never travel back to the parent, only the
+    timing and caret columns that turn assignment and positions need.
     """
+    root, folders, out = job
+    tables, back = [], []
+    for worker, task, rel in folders:
+        cb, counts, mode = parse_folder(Path(root) / rel, rel)
+        for m in MODALITIES:
+            for p in PANES:
+                cb[f"{m}{p}_in"] = cb[f"{m}{p}_x"].notna().to_numpy()
+        tables.append(pa.Table.from_pandas(cb[CALLBACK_TABLE], preserve_index=False))
+        light = {c: cb[c].astype("float64").to_numpy(na_value=np.nan) if c.endswith("_char")
+                 else cb[c].to_numpy() for c in _LIGHT}
+        back.append(((worker, task), light, counts, mode, bool(cb["valid"].isna().all())))
+    table = pa.concat_tables(tables, promote_options="default")
+    table = table.replace_schema_metadata(_pandas_metadata(CALLBACK_TABLE))
+    pq.write_table(table, out, compression="zstd", compression_level=1)
+    return back
 
-    def __init__(self, tables: dict[Key, pa.Table]):
-        self.tables = tables
-        self._frames: dict[Key, pd.DataFrame] = {}
+
+class FolderFrames(Mapping):
+    """``(worker, task_id) -> callbacks`` parsed again on demand (used for the few conversations
+    whose display time must be imputed from the text under the samples)."""
+
+    def __init__(self, root: Path, keys: list[Key]):
+        self.root = root
+        self.keys = keys
+        self._cache: dict[Key, pd.DataFrame] = {}
 
     def __getitem__(self, key: Key) -> pd.DataFrame:
-        if key not in self._frames:
-            self._frames[key] = self.tables[key].to_pandas()
-        return self._frames[key]
+        if key not in self._cache:
+            rel = f"user_behavior/{key[0]}/{key[1]}"
+            self._cache[key] = parse_folder(self.root / rel, rel)[0]
+        return self._cache[key]
 
     def __iter__(self):
-        return iter(self.tables)
+        return iter(self.keys)
 
     def __len__(self) -> int:
-        return len(self.tables)
-
-    def light(self, key: Key) -> pd.DataFrame:
-        """The folder's ``epoch``, ``page_time`` and ``file_row`` only."""
-        t = self.tables[key]
-        return pd.DataFrame({c: t.column(c).to_numpy() for c in ("epoch", "page_time", "file_row")})
-
-    def spans(self) -> pd.DataFrame:
-        """First and last callback epoch of every non-empty folder (``recording_spans`` layout)."""
-        rows = [(w, t, pc.min(tab.column("epoch")).as_py(), pc.max(tab.column("epoch")).as_py())
-                for (w, t), tab in self.tables.items() if tab.num_rows]
-        return pd.DataFrame(rows, columns=["worker", "task_id", "start_ms", "end_ms"]).astype(
-            {"worker": "string", "task_id": "int64", "start_ms": "int64", "end_ms": "int64"})
+        return len(self.keys)
 
 
-def parse_all(root: Path, workers: int | None = None, progress: bool = False
-              ) -> tuple[FolderTables, dict[Key, str], Counter]:
-    """Parse every behaviour folder of ``root`` (in ``workers`` processes; default 2).
+def parse_to(root: Path, out_dir: Path, workers: int | None = None, progress: bool = False
+             ) -> tuple[list[Key], dict[Key, dict], dict[Key, str], Counter, dict[Key, bool]]:
+    """Parse every behaviour folder of ``root`` into ``out_dir/callbacks.parquet/part-*.parquet``.
+
+    Folders are parsed in ``workers`` processes (default 2), :data:`CHUNK` folders per part, in
+    key order, so the parts concatenate to the folders in order.
 
     Returns
     -------
-    folders, modes, counts
-        :class:`FolderTables`, ``key -> 'pairwise' | 'pointwise'``, summed defect counts.
+    keys, light, modes, counts, six_col
+        Folder keys in table order; per folder its timing and caret columns; its mode; the summed
+        defect counts; whether the folder is in the 6-column format.
     """
-    keys = folder_keys(root)
-    jobs = [(str(path), path.relative_to(root).as_posix()) for _, path in keys]
+    keys = [k for k, _ in folder_keys(root)]
+    target = Path(out_dir) / "callbacks.parquet"
+    target.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for i in range(0, len(keys), CHUNK):
+        part = [(w, t, f"user_behavior/{w}/{t}") for w, t in keys[i:i + CHUNK]]
+        jobs.append((str(root), part, str(target / f"part-{i // CHUNK:04d}.parquet")))
     n = workers or min(2, os.cpu_count() or 1)
-    if n > 1:
+    if n > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=n) as pool:
-            parsed = list(pool.map(_parse_one, jobs, chunksize=8))
+            done = list(pool.map(_parse_chunk, jobs))
     else:
-        parsed = [_parse_one(j) for j in jobs]
-    tables, modes, counts = {}, {}, Counter()
-    for (key, _), (tab, c, mode) in zip(keys, parsed):
-        tables[key] = tab
-        modes[key] = mode
-        counts.update(c)
+        done = [_parse_chunk(j) for j in jobs]
+    light, modes, counts, six_col = {}, {}, Counter(), {}
+    for back in done:
+        for key, cols, c, mode, six in back:
+            light[key] = cols
+            modes[key] = mode
+            counts.update(c)
+            six_col[key] = six
     if progress:
         print(f"parsed {len(keys)} behaviour folders", file=sys.stderr)
-    return FolderTables(tables), modes, counts
+    return keys, light, modes, counts, six_col
 
 
-def build_release(root: Path, progress: bool = False, workers: int | None = None
+def build_release(root: Path, out_dir: Path, progress: bool = False, workers: int | None = None
                   ) -> tuple[dict[str, pd.DataFrame | pa.Table], dict]:
-    """Parse ``root`` into the tidy tables and the defect counts.
+    """Parse ``root`` into the tidy tables (written into or returned for ``out_dir``).
+
+    The ``callbacks`` table (parsed streams) is written straight into ``out_dir`` by the parsing
+    processes; the other tables are returned for the cache to write.
 
     Returns
     -------
     tables : dict
         ``queries`` (one row per turn, display times repaired), ``tasks``, ``workers``
-        (record info), ``folders`` (one row per behaviour folder), ``samples`` (one row per
-        callback, assigned to a query; an Arrow table), ``counts`` (defect/repair name -> count).
+        (record info), ``folders`` (one row per behaviour folder), ``assignment`` (per callback:
+        worker, task, session, assigned query and turn, normalised positions; rows aligned with
+        ``callbacks``), ``counts`` (defect/repair name -> count).
     meta : dict
-        Row counts, for the cache's ``meta.json``.
+        Row counts, and ``prewritten`` (the tables already in ``out_dir``).
     """
+    import time
+
     root = Path(root)
+    clock = [time.perf_counter()]
+
+    def phase(name: str) -> None:
+        now = time.perf_counter()
+        if progress:
+            print(f"  {name}: {now - clock[0]:.2f} s", file=sys.stderr)
+        clock[0] = now
+
     turns, qcounts = read_query_logs(root)
-    folders, modes, pcounts = parse_all(root, workers=workers, progress=progress)
-    # only the conversations whose timestamps need imputing are converted in full (text check)
-    display, dcounts = repair_display_times(turns, folders, spans=folders.spans())
+    phase("query log")
+    keys, light, modes, pcounts, six_col = parse_to(root, out_dir, workers=workers, progress=progress)
+    phase("behaviour files")
+    frames = {k: pd.DataFrame({c: light[k][c] for c in ("epoch", "page_time", "file_row")})
+              for k in keys}
+    spans = pd.DataFrame([(w, t, int(f["epoch"].min()), int(f["epoch"].max()))
+                          for (w, t), f in frames.items() if len(f)],
+                         columns=["worker", "task_id", "start_ms", "end_ms"]).astype(
+        {"worker": "string", "task_id": "int64", "start_ms": "int64", "end_ms": "int64"})
+    # only the conversations whose timestamps need imputing are parsed again in full (text check)
+    display, dcounts = repair_display_times(turns, FolderFrames(root, keys), spans=spans)
     turns = pd.concat([turns, display], axis=1)
     last = (turns.groupby(["worker", "task_id"], as_index=False)["display_ms"].max()
             .rename(columns={"display_ms": "last_display_ms"}))
     tasks, tcounts = read_task_table(root, last_display_ms=last)
     workers_t, rcounts = read_record_info(root)
+    phase("display times, task and record tables")
 
-    keys = list(folders)
-    light = {k: folders.light(k) for k in keys}
-    assigned = assign_all(turns, light)
+    assigned = assign_all(turns, frames)
     groups = {(str(w), int(t)) for w, t in zip(turns["worker"], turns["task_id"])}
-    sizes = np.array([folders.tables[k].num_rows for k in keys], dtype=np.int64)
+    sizes = np.array([len(frames[k]) for k in keys], dtype=np.int64)
     sess, qid = [], []
     for k in keys:
         a = assigned.get(k)
         if a is None:  # a folder without turns (§3 #21): behaviour kept, turn unknown
-            sess.append(page_sessions(light[k])[0])
-            qid.append(np.full(len(light[k]), -1, dtype=np.int64))
+            sess.append(page_sessions(frames[k])[0])
+            qid.append(np.full(len(frames[k]), -1, dtype=np.int64))
         else:
             sess.append(a["session"].to_numpy())
             qid.append(a["turn"].to_numpy(dtype=np.int64))
     query_id = np.concatenate(qid)
-    samples = pa.concat_tables([folders.tables[k] for k in keys], promote_options="default")
+    phase("page sessions and turn assignment")
     names = sorted({k[0] for k in keys})
     codes = np.array([names.index(k[0]) for k in keys], dtype=np.int32)
-    extra: dict[str, pa.Array] = {
+    cols: dict[str, pa.Array] = {
         "worker": pa.DictionaryArray.from_arrays(pa.array(np.repeat(codes, sizes)), pa.array(names)),
         "task_id": pa.array(np.repeat(np.array([k[1] for k in keys], dtype=np.int32), sizes)),
         "row": pa.array((np.arange(len(query_id)) - np.repeat(np.cumsum(sizes) - sizes, sizes))
@@ -167,37 +219,26 @@ def build_release(root: Path, progress: bool = False, workers: int | None = None
     at = pd.Index(turns["query_id"].to_numpy(dtype=np.int64)).get_indexer(query_id)
     found = at >= 0
     turn_no = turns["turn"].to_numpy(dtype=np.int64)
-    extra["turn"] = pa.array(np.where(found, turn_no[np.clip(at, 0, None)], -1).astype(np.int16))
+    cols["turn"] = pa.array(np.where(found, turn_no[np.clip(at, 0, None)], -1).astype(np.int16))
     for p in PANES:
         lens = turns[f"len_utf16_{p}"].astype("float64").to_numpy(na_value=np.nan)
         length = np.where(found, lens[np.clip(at, 0, None)], np.nan)
         length[length <= 0] = np.nan
         for m in MODALITIES:
-            char = samples.column(f"{m}{p}_char").to_numpy(zero_copy_only=False).astype("float64")
-            extra[f"{m}{p}_pos"] = pa.array(char / length)
-    for m in MODALITIES:
-        for p in PANES:
-            x = samples.column(f"{m}{p}_x").to_numpy(zero_copy_only=False)  # nulls become NaN
-            extra[f"{m}{p}_in"] = pa.array(~np.isnan(x.astype("float64")))
-    columns = {name: samples.column(name) for name in samples.column_names}
-    columns.update(extra)
-    samples = pa.table({c.name: columns[c.name] for c in SAMPLE_COLUMNS})
-    # pandas metadata of the declared dtypes, so that reading back restores the nullable
-    # integer columns (Int8/Int32/Int64) instead of turning them into floats
-    empty = pd.DataFrame({c.name: pd.Series(dtype=c.dtype) for c in SAMPLE_COLUMNS})
-    samples = samples.replace_schema_metadata(pa.Schema.from_pandas(empty, preserve_index=False).metadata)
+            char = np.concatenate([light[k][f"{m}{p}_char"] for k in keys])
+            cols[f"{m}{p}_pos"] = pa.array(char / length)
+    assignment = pa.table({n: cols[n] for n in ASSIGNMENT_TABLE})
+    assignment = assignment.replace_schema_metadata(_pandas_metadata(ASSIGNMENT_TABLE))
 
     n_sessions = [int(sess[i].max()) + 1 if sizes[i] else 0 for i in range(len(keys))]
-    spans = folders.spans().set_index(["worker", "task_id"])
+    span_of = spans.set_index(["worker", "task_id"])
     folder_table = pd.DataFrame({
         "worker": [k[0] for k in keys], "task_id": [k[1] for k in keys],
         "mode": [modes[k] for k in keys], "callbacks": sizes, "sessions": n_sessions,
         "linked": [k in groups for k in keys],
-        "rel_format": ["6-col" if folders.tables[k].num_rows
-                       and folders.tables[k].column("valid").null_count == folders.tables[k].num_rows
-                       else "7-col" for k in keys],
-        "start_ms": [spans["start_ms"].get(k) for k in keys],
-        "end_ms": [spans["end_ms"].get(k) for k in keys],
+        "rel_format": ["6-col" if sizes[i] and six_col[k] else "7-col" for i, k in enumerate(keys)],
+        "start_ms": [span_of["start_ms"].get(k) for k in keys],
+        "end_ms": [span_of["end_ms"].get(k) for k in keys],
     })
     linked = np.repeat(folder_table["linked"].to_numpy(), sizes)
 
@@ -221,9 +262,11 @@ def build_release(root: Path, progress: bool = False, workers: int | None = None
     counts["conversations_without_folder"] = len(groups - set(keys))
     count_table = pd.DataFrame(sorted(counts.items()), columns=["name", "count"])
     tables = {"queries": turns, "tasks": tasks, "workers": workers_t, "folders": folder_table,
-              "samples": samples, "counts": count_table}
+              "assignment": assignment, "counts": count_table}
     meta = {name: int(df.num_rows if isinstance(df, pa.Table) else len(df)) for name, df in tables.items()}
-    return tables, {"rows": meta}
+    meta["callbacks"] = int(sizes.sum())
+    phase("tables")
+    return tables, {"rows": meta, "prewritten": ["callbacks"]}
 
 
 def text_check_table(samples_by_folder: dict[Key, pd.DataFrame], turns: pd.DataFrame

@@ -28,7 +28,7 @@ from ..io import file_lock, write_json_atomic
 PARTS = 2
 
 #: Bump when the parser, repairs or table layout change: old entries are then ignored.
-CACHE_VERSION = "6"
+CACHE_VERSION = "7"
 
 
 def entry_dir(cache_root: Path, manifest_hash: str) -> Path:
@@ -48,58 +48,75 @@ def _complete(entry: Path) -> bool:
         (entry / f"{t}.parquet").exists() for t in info.get("tables", []))
 
 
-def write_entry(entry: Path, tables: dict[str, pd.DataFrame | pa.Table], meta: dict) -> None:
-    """Write ``tables`` as Parquet (zstd) plus ``meta.json`` into ``entry``, atomically.
+def write_tables(folder: Path, tables: dict[str, pd.DataFrame | pa.Table]) -> None:
+    """Write ``tables`` as Parquet (zstd) into ``folder``; large ones as parts, in parallel.
 
-    Everything is written into a temporary sibling folder which is renamed onto ``entry`` only
-    when complete.
+    A table of 100,000 rows or more becomes a folder ``<name>.parquet/`` of :data:`PARTS` files
+    (pyarrow releases the GIL, so the parts are written concurrently); a folder of Parquet files
+    reads back as one table.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = []
+    for name, df in tables.items():
+        table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
+        parts = PARTS if table.num_rows >= 100_000 else 1
+        if parts == 1:
+            jobs.append((table, folder / f"{name}.parquet"))
+        else:
+            (folder / f"{name}.parquet").mkdir()
+            step = -(-table.num_rows // parts)
+            jobs += [(table.slice(i * step, step), folder / f"{name}.parquet" / f"part-{i}.parquet")
+                     for i in range(parts)]
+    with ThreadPoolExecutor(max_workers=PARTS) as pool:
+        list(pool.map(lambda job: pq.write_table(job[0], job[1], compression="zstd",
+                                                 compression_level=1), jobs))
+
+
+Builder = Callable[[Path], tuple[dict[str, pd.DataFrame | pa.Table], dict]]
+
+
+def write_entry(entry: Path, build: Builder) -> float:
+    """Build a cache entry in a temporary sibling folder and rename it onto ``entry``.
+
+    ``build(tmp)`` returns ``(tables, meta)``; it may also write tables of its own into ``tmp``
+    and name them in ``meta["prewritten"]``. Nothing appears at ``entry`` unless everything
+    succeeded. Returns the build's seconds.
     """
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
     try:
-        # large tables are written as several files in parallel (pyarrow releases the GIL);
-        # a folder of Parquet files reads back as one table
-        from concurrent.futures import ThreadPoolExecutor
-
-        jobs = []
-        for name, df in tables.items():
-            table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
-            parts = PARTS if table.num_rows >= 100_000 else 1
-            if parts == 1:
-                jobs.append((table, tmp / f"{name}.parquet"))
-            else:
-                (tmp / f"{name}.parquet").mkdir()
-                step = -(-table.num_rows // parts)
-                jobs += [(table.slice(i * step, step), tmp / f"{name}.parquet" / f"part-{i}.parquet")
-                         for i in range(parts)]
-        with ThreadPoolExecutor(max_workers=PARTS) as pool:
-            list(pool.map(lambda job: pq.write_table(job[0], job[1], compression="zstd",
-                                                     compression_level=1), jobs))
-        info = dict(meta, cache_version=CACHE_VERSION, tables=sorted(tables))
+        t0 = time.perf_counter()
+        tables, meta = build(tmp)
+        meta = dict(meta)
+        prewritten = meta.pop("prewritten", [])
+        write_tables(tmp, tables)
+        seconds = round(time.perf_counter() - t0, 2)
+        info = dict(meta, cache_version=CACHE_VERSION, tables=sorted(set(tables) | set(prewritten)),
+                    build_seconds=seconds)
         write_json_atomic(tmp / "meta.json", info)
         if entry.exists():  # a stale or broken entry: replace it
             shutil.rmtree(entry)
         os.replace(tmp, entry)
+        return seconds
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def ensure_entry(entry: Path, build: Callable[[], tuple[dict[str, pd.DataFrame], dict]]) -> Path:
-    """Return ``entry`` after building it with ``build()`` if it is missing or broken.
+def ensure_entry(entry: Path, build: Builder) -> Path:
+    """Return ``entry`` after building it with ``build(tmp)`` if it is missing or broken.
 
-    ``build`` returns ``(tables, meta)``. Two processes calling this at once serialise on a lock
-    file; the second finds the finished entry and does not rebuild.
+    ``build`` gets the temporary folder being filled and returns ``(tables, meta)`` (see
+    :func:`write_entry`). Two processes calling this at once serialise on a lock file; the
+    second finds the finished entry and does not rebuild.
     """
     if _complete(entry):
         return entry
     with file_lock(entry.parent / f"{entry.name}.lock"):
         if _complete(entry):
             return entry
-        t0 = time.perf_counter()
-        tables, meta = build()
-        meta = dict(meta, build_seconds=round(time.perf_counter() - t0, 2))
-        write_entry(entry, tables, meta)
+        write_entry(entry, build)
     return entry
 
 
