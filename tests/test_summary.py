@@ -1,0 +1,54 @@
+"""Reproduction summary: verdicts follow the stated rules, missing chapters are reported."""
+from __future__ import annotations
+
+import json
+
+from ifl_utils.summary import CLAIMS, evaluate, summary_table
+
+
+def _num(value, ci=None):
+    return {"value": value, "ci": ci, "n": None, "protocol": None, "paper": None, "paper_source": None}
+
+
+def _claim(key):
+    return next(c for c in CLAIMS if c.key == key)
+
+
+def test_interval_rule():
+    c = _claim("C3b")
+    inside = {"03_reward": {"pairwise/if_rf/paper/accuracy": _num(0.62, [0.58, 0.66])}}
+    near = {"03_reward": {"pairwise/if_rf/paper/accuracy": _num(0.615, [0.60, 0.63])}}
+    far = {"03_reward": {"pairwise/if_rf/paper/accuracy": _num(0.55, [0.52, 0.58])}}
+    assert evaluate(c, inside)["verdict"] == "reproduced"
+    assert evaluate(c, near)["verdict"] == "partly"
+    assert evaluate(c, far)["verdict"] == "not reproduced"
+
+
+def test_count_and_missing_and_not_run():
+    c1 = _claim("C1")
+    r = {"01_dataset": {"dataset/questions": _num(1362), "dataset/workers": _num(57)}}
+    assert evaluate(c1, r)["verdict"] == "not reproduced"
+    r = {"01_dataset": {"dataset/questions": _num(1336), "dataset/workers": _num(59)}}
+    assert evaluate(c1, r)["verdict"] == "reproduced"
+    assert evaluate(c1, {})["verdict"] == "not run"
+    c4 = _claim("C4")
+    assert evaluate(c4, {"04_dpo": {"dpo/if_vs_text_gain_ratio": _num("not run: no text labels")}})["verdict"] == "not run"
+
+
+def test_difference_rule():
+    c = _claim("C3c")
+    base = {"pairwise/paired/grouped/best_if": _num("text_if"),
+            "pairwise/paired/grouped/best_text": _num("length")}
+    excl_zero = {"03_reward": {**base, "pairwise/paired/grouped/diff": _num(0.05, [0.01, 0.10])}}
+    incl_zero = {"03_reward": {**base, "pairwise/paired/grouped/diff": _num(-0.02, [-0.07, 0.02])}}
+    assert evaluate(c, excl_zero)["verdict"] == "reproduced"
+    assert evaluate(c, incl_zero)["verdict"] == "not reproduced"
+
+
+def test_table_from_files(tmp_path):
+    (tmp_path / "01_dataset.json").write_text(json.dumps({"notebook": "01_dataset", "numbers": {
+        "dataset/questions": _num(1362), "dataset/workers": _num(57)}}))
+    t = summary_table(tmp_path)
+    assert len(t) == len(CLAIMS)
+    assert t.set_index("claim").loc["C1", "verdict"] == "not reproduced"
+    assert (t.set_index("claim").drop(index="C1")["verdict"] == "not run").all()
