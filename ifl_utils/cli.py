@@ -96,6 +96,48 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_features(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .data.api import Dataset
+    from .features import load_query_features
+    from .io import atomic_path
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        print(f"error: --out must end in .parquet or .csv, got {out.name!r}", file=sys.stderr)
+        return 2
+    from .errors import IFLManifestError
+
+    verify = "fast" if args.verify == "auto" else args.verify
+    ds = Dataset(args.data, verify=verify, progress=True)
+    try:
+        ds.ensure()
+    except IFLManifestError:
+        if args.verify != "auto":
+            raise
+        # not the published release (e.g. your own recordings in the release layout)
+        print("note: the folder does not match the published release's manifest; reading it "
+              "unverified (verify='none')", file=sys.stderr)
+        ds = Dataset(args.data, verify="none", progress=True)
+    table = load_query_features(ds, llm_identity=args.llm_identity)
+    with atomic_path(out) as tmp:
+        if out.suffix.lower() == ".csv":
+            table.to_csv(tmp, index=False)
+        else:
+            table.to_parquet(tmp, index=False)
+    report = ds.quality_report()
+    rep_path = out.with_name(out.stem + ".quality.csv")
+    with atomic_path(rep_path) as tmp:
+        report.to_csv(tmp, index=False)
+    json.dump({"features": str(out), "queries": int(len(table)), "columns": int(table.shape[1] - 1),
+               "quality_report": str(rep_path), "quality": {str(r["defect"]): int(r["count"])
+                                                            for _, r in report.iterrows()}},
+              sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``ifl`` (documented by ``ifl --help``)."""
     p = argparse.ArgumentParser(prog="ifl", description="IFLLM companion: book runner, data tools, benchmarks.")
@@ -136,10 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
     sy.set_defaults(func=_cmd_synth)
 
     be = sub.add_parser("bench", help="run a benchmark; prints one JSON object")
-    be.add_argument("name", choices=("ingest",), help="which benchmark")
+    be.add_argument("name", choices=("ingest", "behaviour", "features"), help="which benchmark")
     be.add_argument("--data", help="release folder or archive (default: $IFLLM_DATA)")
     be.add_argument("--repeat", type=int, default=3, help="repetitions; medians are reported (default 3)")
     be.set_defaults(func=_cmd_bench)
+
+    fe = sub.add_parser("features", help="write the per-query feature table (Parquet or CSV by suffix) "
+                                         "and the quality report beside it")
+    fe.add_argument("--data", help="release folder or archive (default: $IFLLM_DATA)")
+    fe.add_argument("--out", required=True, help="output file, .parquet or .csv")
+    fe.add_argument("--verify", choices=("auto", "fast", "full", "none"), default="auto",
+                    help="manifest check; auto (default): the release is checked, a folder that does not "
+                         "match it (not the published release) is read unverified")
+    fe.add_argument("--llm-identity", action="store_true", help="add one column per LLM (text group)")
+    fe.set_defaults(func=_cmd_features)
     return p
 
 

@@ -37,6 +37,19 @@ PAPER: dict[str, PaperValue] = {
     "dpo/if_vs_text_gain_ratio": PaperValue(
         3.0, "abstract (paper): IF-based RM 'nearly triples the relative response quality "
         "improvements' after DPO on eight LLMs", "'nearly triples' read as a ratio of about 3"),
+    "pairwise/if_rf/paper/accuracy": PaperValue(
+        0.64, "abstract (paper): implicit-feedback reward model 64% pairwise accuracy",
+        "our RF on per-query IF features under the release's protocol (KFold(5, shuffle, 49), "
+        "top-50 selected on all rows, 24-worker exclusion)"),
+    "pairwise/text_finetuned/paper/accuracy": PaperValue(
+        0.55, "abstract (paper): text-based reward model 55% pairwise accuracy",
+        "paper: fine-tuned ModernBERT on query + answers; ours: trl RewardTrainer (not run on CPU)"),
+    "pairwise/text_embed/paper/accuracy": PaperValue(
+        0.55, "abstract (paper): text-based reward model 55% pairwise accuracy",
+        "paper: fine-tuned ModernBERT; ours: frozen MiniLM embeddings + logistic regression"),
+    "pointwise/likert/if_rf/paper/mse": PaperValue(
+        0.595, "release: feature_creator/models/pointwise_model/pointwise_results_summary.csv "
+        "(important features, 5-fold CV MSE)"),
     "pointwise/likert/rf_mse": PaperValue(
         0.595, "release: feature_creator/models/pointwise_model/pointwise_results_summary.csv "
         "(important features, 5-fold CV MSE)"),
