@@ -37,7 +37,10 @@ class Chapter:
         if glue:
             from myst_nb import glue as _glue
 
-            _glue(glue_key(name), value, display=False)
+            from .results import _plain
+
+            # numpy scalars would render as "np.float64(...)" in the text
+            _glue(glue_key(name), _plain(value), display=False)
         return value
 
     def save_figure(self, fig, name: str) -> Path:
