@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     sy.set_defaults(func=_cmd_synth)
 
     be = sub.add_parser("bench", help="run a benchmark; prints one JSON object")
-    be.add_argument("name", choices=("ingest", "behaviour", "features"), help="which benchmark")
+    be.add_argument("name", choices=("ingest", "behaviour", "features", "dpo"), help="which benchmark")
     be.add_argument("--data", help="release folder or archive (default: $IFLLM_DATA)")
     be.add_argument("--repeat", type=int, default=3, help="repetitions; medians are reported (default 3)")
     be.set_defaults(func=_cmd_bench)

@@ -34,7 +34,7 @@ PAPER: dict[str, PaperValue] = {
         "62.5 +/- 1.1 % with the released KFold; 57.9 % grouped by worker"),
     "pairwise/if_rf/grouped/rerun_accuracy": PaperValue(
         0.579, "re-run of the released RF script with GroupKFold by worker"),
-    "dpo/if_vs_text_gain_ratio": PaperValue(
+    "dpo/if_vs_text/gain_ratio": PaperValue(
         3.0, "abstract (paper): IF-based RM 'nearly triples the relative response quality "
         "improvements' after DPO on eight LLMs", "'nearly triples' read as a ratio of about 3"),
     "pairwise/if_rf/paper/accuracy": PaperValue(

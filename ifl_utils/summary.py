@@ -68,7 +68,7 @@ CLAIMS: tuple[Claim, ...] = (
           "folds grouped by worker, selection inside folds; best IF or text+IF vs best text-only"),
     Claim("C4", "DPO with IF-predicted labels nearly triples the quality gain of text-only labels",
           "ratio about 3", "04_dpo", "ratio",
-          {"ratio": ("04_dpo", "dpo/if_vs_text_gain_ratio")},
+          {"ratio": ("04_dpo", "dpo/if_vs_text/gain_ratio")},
           "SmolLM2-135M, proxy judge trained on training workers' explicit labels"),
     Claim("C5", "Pointwise Likert prediction from implicit feedback (release only)",
           "CV MSE 0.595", "03_reward", "mse",

@@ -32,7 +32,7 @@ def test_count_and_missing_and_not_run():
     assert evaluate(c1, r)["verdict"] == "reproduced"
     assert evaluate(c1, {})["verdict"] == "not run"
     c4 = _claim("C4")
-    assert evaluate(c4, {"04_dpo": {"dpo/if_vs_text_gain_ratio": _num("not run: no text labels")}})["verdict"] == "not run"
+    assert evaluate(c4, {"04_dpo": {"dpo/if_vs_text/gain_ratio": _num("not run: no text labels")}})["verdict"] == "not run"
 
 
 def test_difference_rule():
