@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .folder import parse_folder
@@ -69,12 +70,16 @@ def _parse_chunk(job: tuple[str, list[tuple[str, int, str]], str]) -> list[tuple
     """
     root, folders, out = job
     tables, back = [], []
+    parsed_cols = [c for c in CALLBACK_TABLE if not c.endswith("_in")]
     for worker, task, rel in folders:
         cb, counts, mode = parse_folder(Path(root) / rel, rel)
+        # columns selected during the conversion (no DataFrame copy); in-pane flags computed in Arrow
+        tab = pa.Table.from_pandas(cb, columns=parsed_cols, preserve_index=False)
         for m in MODALITIES:
             for p in PANES:
-                cb[f"{m}{p}_in"] = cb[f"{m}{p}_x"].notna().to_numpy()
-        tables.append(pa.Table.from_pandas(cb[CALLBACK_TABLE], preserve_index=False))
+                x = tab.column(f"{m}{p}_x")
+                tab = tab.append_column(f"{m}{p}_in", pc.fill_null(pc.invert(pc.is_nan(x)), False))
+        tables.append(tab.select(CALLBACK_TABLE))
         light = {c: cb[c].astype("float64").to_numpy(na_value=np.nan) if c.endswith("_char")
                  else cb[c].to_numpy() for c in _LIGHT}
         back.append(((worker, task), light, counts, mode, bool(cb["valid"].isna().all())))

@@ -28,7 +28,7 @@ from ..io import file_lock, write_json_atomic
 PARTS = 2
 
 #: Bump when the parser, repairs or table layout change: old entries are then ignored.
-CACHE_VERSION = "7"
+CACHE_VERSION = "8"
 
 
 def entry_dir(cache_root: Path, manifest_hash: str) -> Path:
