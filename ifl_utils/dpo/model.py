@@ -44,14 +44,23 @@ def smollm2_checkpoint(cache: str | os.PathLike[str] | None = None) -> Path:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
+        import contextlib
+        import io
+        import sys
+
         d = _gguf_dir()
-        tok = AutoTokenizer.from_pretrained(d, gguf_file=_GGUF)
-        model = AutoModelForCausalLM.from_pretrained(d, gguf_file=_GGUF, dtype=torch.float32,
-                                                     quantization_config=GgufConfig(dequantize=True))
+        print(f"building the fp32 {SMOLLM2} checkpoint once (about 15 s)", file=sys.__stderr__)
+        # transformers' one-time GGUF conversion bar would make a chapter's output depend on
+        # whether the cache was already there (strict nbval compares stderr too)
+        with contextlib.redirect_stderr(io.StringIO()):
+            tok = AutoTokenizer.from_pretrained(d, gguf_file=_GGUF)
+            model = AutoModelForCausalLM.from_pretrained(d, gguf_file=_GGUF, dtype=torch.float32,
+                                                         quantization_config=GgufConfig(dequantize=True))
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
         try:
-            model.save_pretrained(tmp)
-            tok.save_pretrained(tmp)
+            with contextlib.redirect_stderr(io.StringIO()):  # "Writing model shards" bar, as above
+                model.save_pretrained(tmp)
+                tok.save_pretrained(tmp)
             os.replace(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
