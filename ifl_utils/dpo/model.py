@@ -46,10 +46,8 @@ def smollm2_checkpoint(cache: str | os.PathLike[str] | None = None) -> Path:
 
         import contextlib
         import io
-        import sys
 
         d = _gguf_dir()
-        print(f"building the fp32 {SMOLLM2} checkpoint once (about 15 s)", file=sys.__stderr__)
         # transformers' one-time GGUF conversion bar would make a chapter's output depend on
         # whether the cache was already there (strict nbval compares stderr too)
         with contextlib.redirect_stderr(io.StringIO()):
