@@ -153,6 +153,8 @@ def evaluate(claim: Claim, results: dict) -> dict[str, str]:
         return dict(row, ours=ours, verdict=verdict)
     if claim.rule == "ratio":
         r = got["ratio"]
+        if r["value"] is None:  # NaN is stored as null: e.g. a zero text-label gain in quick mode
+            return dict(row, ours="not estimable in this build (undefined ratio)", verdict="not run")
         ci = r["ci"]
         ours = _fmt(r["value"]) + ("" if ci is None else f" [{_fmt(ci[0])}, {_fmt(ci[1])}]")
         return dict(row, ours=ours, verdict=_interval_verdict(3.0, r["value"], ci)

@@ -82,7 +82,7 @@ for key, (nb, name) in {
          and "accuracy" in name else value, display=False)
 
 # %% [markdown]
-# - **The dataset counts** ({ref}`ch-dataset`). The release cannot produce "59 workers"; the closest
+# - **The dataset counts** ({ref}`ch-dataset`). The release cannot produce the paper's worker count; the closest
 #   selection gives {glue:text}`s.questions` queries from {glue:text}`s.workers` workers. This does not
 #   change any conclusion, but the abstract's counts cannot be checked.
 # - **Diverse reading** (chapter 2). People do read differently: a large share of the variance of

@@ -52,3 +52,9 @@ def test_table_from_files(tmp_path):
     assert len(t) == len(CLAIMS)
     assert t.set_index("claim").loc["C1", "verdict"] == "not reproduced"
     assert (t.set_index("claim").drop(index="C1")["verdict"] == "not run").all()
+
+
+def test_undefined_ratio_is_not_run():
+    c4 = _claim("C4")
+    row = evaluate(c4, {"04_dpo": {"dpo/if_vs_text/gain_ratio": _num(None)}})
+    assert row["verdict"] == "not run" and "not estimable" in row["ours"]
