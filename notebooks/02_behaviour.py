@@ -31,7 +31,6 @@ example = 0  # which eligible pairwise query F1 shows (0, 1, 2, ...)
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from IPython.display import HTML, display
 

@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 from .folder import parse_folder
 from .schema import MODALITIES, PANES, SAMPLE_COLUMNS
 from .tables import read_query_logs, read_record_info, read_task_table
-from .timeline import assign_all, page_sessions, repair_display_times, text_checks
+from .timeline import (assign_all, page_sessions, recording_spans, repair_display_times,
+                       text_checks)
 
 Key = tuple[str, int]
 
@@ -183,10 +184,7 @@ def build_release(root: Path, out_dir: Path, progress: bool = False, workers: in
     phase("behaviour files")
     frames = {k: pd.DataFrame({c: light[k][c] for c in ("epoch", "page_time", "file_row")})
               for k in keys}
-    spans = pd.DataFrame([(w, t, int(f["epoch"].min()), int(f["epoch"].max()))
-                          for (w, t), f in frames.items() if len(f)],
-                         columns=["worker", "task_id", "start_ms", "end_ms"]).astype(
-        {"worker": "string", "task_id": "int64", "start_ms": "int64", "end_ms": "int64"})
+    spans = recording_spans(frames)
     # only the conversations whose timestamps need imputing are parsed again in full (text check)
     display, dcounts = repair_display_times(turns, FolderFrames(root, keys), spans=spans)
     turns = pd.concat([turns, display], axis=1)
