@@ -49,6 +49,32 @@ class Chapter:
 
         return save(fig, f"{self.name}-{name}", root=self.root)
 
+    def figure(self, fig, name: str) -> Path:
+        """Save ``fig`` (PNG), glue it for a numbered, captioned figure, and close it.
+
+        The chapter then places it with a markdown cell::
+
+            ```{glue:figure} fig.<name>
+            :name: fig-<name>
+
+            Caption.
+            ```
+
+        and cites it as ``{numref}`fig-<name>```. Returns the saved PNG's path.
+        """
+        import matplotlib.pyplot as plt
+        from myst_nb import glue as _glue
+
+        path = self.save_figure(fig, name)
+        _glue(figure_key(name), fig, display=False)
+        plt.close(fig)
+        return path
+
+
+def figure_key(name: str) -> str:
+    """Return the glue key of figure ``name`` (see :meth:`Chapter.figure`)."""
+    return f"fig.{name}"
+
 
 def glue_key(name: str) -> str:
     """Return the glue key used for result ``name`` (slashes become dots)."""

@@ -431,3 +431,42 @@ def test_real_folders_without_rel_rows(real_root):
         assert counts["callbacks_without_rel"] == n
         assert (~cb["has_rel"]).sum() == n
         assert cb.loc[~cb["has_rel"], "gaze1_epoch"].isna().all()
+
+
+# ---------------------------------------------------------------------------------------------
+# the cache build's DataFrame-free path gives the same table as the pandas path
+# ---------------------------------------------------------------------------------------------
+
+def test_duplicate_rows_matches_pandas_duplicated():
+    from ifl_utils.data.folder import _duplicate_rows
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        n = int(rng.integers(0, 40))
+        # few distinct values so that partial matches (same page_time, other x) are common
+        cols = {"x": rng.integers(0, 3, n).astype(float), "y": rng.integers(0, 2, n) + 0.5,
+                "page_time": rng.integers(0, 4, n) * 80.0, "epoch": rng.integers(0, 2, n) + EP}
+        keys = ("x", "y", "page_time", "epoch")
+        want = pd.DataFrame(cols).duplicated().to_numpy()
+        np.testing.assert_array_equal(_duplicate_rows(cols, keys), want)
+
+
+@pytest.mark.parametrize("kind", ["pairwise", "pointwise", "six", "no_rel"])
+def test_callbacks_arrow_equals_from_pandas(tmp_path, kind):
+    import pyarrow as pa
+
+    from ifl_utils.data.folder import callbacks_arrow, callbacks_frame, parse_folder_columns
+
+    mode = "pointwise" if kind == "pointwise" else "pairwise"
+    files = write(cbs(9), mode=mode, batches=[4, 5], six=kind == "six",
+                  no_rel=(3,) if kind == "no_rel" else ())
+    cols, _, got_mode = parse_folder_columns(_on_disk(tmp_path, files), FOLDER)
+    assert got_mode == mode
+    names = [c.name for c in CALLBACK_COLUMNS]
+    direct = callbacks_arrow(cols, names)
+    via_pandas = pa.Table.from_pandas(callbacks_frame(cols), preserve_index=False)
+    assert direct.schema.equals(via_pandas.schema.remove_metadata())
+    for name in names:   # NaN != NaN in Arrow's equals: compare nulls and values separately
+        a, b = direct[name], via_pandas[name]
+        assert a.null_count == b.null_count, name
+        assert a.to_pylist() == b.to_pylist(), name

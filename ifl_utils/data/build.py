@@ -10,17 +10,16 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .folder import parse_folder
+from .folder import Masked, callbacks_arrow, parse_folder, parse_folder_columns
 from .schema import MODALITIES, PANES, SAMPLE_COLUMNS
 from .tables import read_query_logs, read_record_info, read_task_table
 from .timeline import (assign_all, page_sessions, recording_spans, repair_display_times,
@@ -63,30 +62,43 @@ def _pandas_metadata(names: list[str]) -> dict:
     return pa.Schema.from_pandas(empty, preserve_index=False).metadata
 
 
+def _light(cols: dict) -> dict[str, np.ndarray]:
+    """The timing and caret columns (carets as float64 with NaN) of one folder's callbacks."""
+    out = {}
+    for c in _LIGHT:
+        v = cols[c]
+        if isinstance(v, Masked):
+            v = np.where(v.mask, np.nan, v.values.astype(np.float64))
+        out[c] = v
+    return out
+
+
+#: Parquet options of the callbacks parts: dictionary encoding only where values repeat (the
+#: windows), no column statistics (nothing filters this table); zstd level 1. Measured on the
+#: release: 0.57 s instead of 0.78 s to write, 64 MB instead of 70 MB.
+_WRITE_OPTIONS = {"compression": "zstd", "compression_level": 1, "write_statistics": False,
+                  "use_dictionary": [f"{m}{p}_window" for m in MODALITIES for p in PANES]}
+
+
 def _parse_chunk(job: tuple[str, list[tuple[str, int, str]], str]) -> list[tuple]:
     """Parse a run of folders, write their callbacks as one Parquet part, return light columns.
 
     Runs in a worker process: the heavy columns never travel back to the parent, only the
-    timing and caret columns that turn assignment and positions need.
+    timing and caret columns that turn assignment and positions need. The Arrow table is built
+    from the parsed arrays directly (no DataFrame; see :func:`~.folder.callbacks_arrow`).
     """
     root, folders, out = job
     tables, back = [], []
-    parsed_cols = [c for c in CALLBACK_TABLE if not c.endswith("_in")]
     for worker, task, rel in folders:
-        cb, counts, mode = parse_folder(Path(root) / rel, rel)
-        # columns selected during the conversion (no DataFrame copy); in-pane flags computed in Arrow
-        tab = pa.Table.from_pandas(cb, columns=parsed_cols, preserve_index=False)
+        cols, counts, mode = parse_folder_columns(Path(root) / rel, rel)
         for m in MODALITIES:
             for p in PANES:
-                x = tab.column(f"{m}{p}_x")
-                tab = tab.append_column(f"{m}{p}_in", pc.fill_null(pc.invert(pc.is_nan(x)), False))
-        tables.append(tab.select(CALLBACK_TABLE))
-        light = {c: cb[c].astype("float64").to_numpy(na_value=np.nan) if c.endswith("_char")
-                 else cb[c].to_numpy() for c in _LIGHT}
-        back.append(((worker, task), light, counts, mode, bool(cb["valid"].isna().all())))
-    table = pa.concat_tables(tables, promote_options="default")
+                cols[f"{m}{p}_in"] = ~np.isnan(cols[f"{m}{p}_x"])
+        tables.append(callbacks_arrow(cols, CALLBACK_TABLE))
+        back.append(((worker, task), _light(cols), counts, mode, bool(cols["valid"].mask.all())))
+    table = pa.concat_tables(tables)
     table = table.replace_schema_metadata(_pandas_metadata(CALLBACK_TABLE))
-    pq.write_table(table, out, compression="zstd", compression_level=1)
+    pq.write_table(table, out, **_WRITE_OPTIONS)
     return back
 
 
@@ -112,18 +124,20 @@ class FolderFrames(Mapping):
         return len(self.keys)
 
 
-def parse_to(root: Path, out_dir: Path, workers: int | None = None, progress: bool = False
-             ) -> tuple[list[Key], dict[Key, dict], dict[Key, str], Counter, dict[Key, bool]]:
+def parse_to(root: Path, out_dir: Path, workers: int | None = None, progress: bool = False,
+             meanwhile: Callable[[], object] | None = None
+             ) -> tuple[list[Key], dict[Key, dict], dict[Key, str], Counter, dict[Key, bool], object]:
     """Parse every behaviour folder of ``root`` into ``out_dir/callbacks.parquet/part-*.parquet``.
 
     Folders are parsed in ``workers`` processes (default 2), :data:`CHUNK` folders per part, in
-    key order, so the parts concatenate to the folders in order.
+    key order, so the parts concatenate to the folders in order. ``meanwhile`` (if given) runs
+    in this process while the workers parse (the small tables are read then).
 
     Returns
     -------
-    keys, light, modes, counts, six_col
+    keys, light, modes, counts, six_col, other
         Folder keys in table order; per folder its timing and caret columns; its mode; the summed
-        defect counts; whether the folder is in the 6-column format.
+        defect counts; whether the folder is in the 6-column format; what ``meanwhile`` returned.
     """
     keys = [k for k, _ in folder_keys(root)]
     target = Path(out_dir) / "callbacks.parquet"
@@ -133,11 +147,17 @@ def parse_to(root: Path, out_dir: Path, workers: int | None = None, progress: bo
         part = [(w, t, f"user_behavior/{w}/{t}") for w, t in keys[i:i + CHUNK]]
         jobs.append((str(root), part, str(target / f"part-{i // CHUNK:04d}.parquet")))
     n = workers or min(2, os.cpu_count() or 1)
+    other = None
     if n > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=n) as pool:
-            done = list(pool.map(_parse_chunk, jobs))
+            futures = [pool.submit(_parse_chunk, j) for j in jobs]
+            if meanwhile is not None:
+                other = meanwhile()
+            done = [f.result() for f in futures]
     else:
         done = [_parse_chunk(j) for j in jobs]
+        if meanwhile is not None:
+            other = meanwhile()
     light, modes, counts, six_col = {}, {}, Counter(), {}
     for back in done:
         for key, cols, c, mode, six in back:
@@ -147,7 +167,7 @@ def parse_to(root: Path, out_dir: Path, workers: int | None = None, progress: bo
             six_col[key] = six
     if progress:
         print(f"parsed {len(keys)} behaviour folders", file=sys.stderr)
-    return keys, light, modes, counts, six_col
+    return keys, light, modes, counts, six_col, other
 
 
 def build_release(root: Path, out_dir: Path, progress: bool = False, workers: int | None = None
@@ -178,10 +198,13 @@ def build_release(root: Path, out_dir: Path, progress: bool = False, workers: in
             print(f"  {name}: {now - clock[0]:.2f} s", file=sys.stderr)
         clock[0] = now
 
-    turns, qcounts = read_query_logs(root)
-    phase("query log")
-    keys, light, modes, pcounts, six_col = parse_to(root, out_dir, workers=workers, progress=progress)
-    phase("behaviour files")
+    def small_tables():
+        return read_query_logs(root), read_record_info(root)
+
+    keys, light, modes, pcounts, six_col, small = parse_to(root, out_dir, workers=workers,
+                                                           progress=progress, meanwhile=small_tables)
+    (turns, qcounts), (workers_t, rcounts) = small
+    phase("behaviour files (query log and record info meanwhile)")
     frames = {k: pd.DataFrame({c: light[k][c] for c in ("epoch", "page_time", "file_row")})
               for k in keys}
     spans = recording_spans(frames)
@@ -191,7 +214,6 @@ def build_release(root: Path, out_dir: Path, progress: bool = False, workers: in
     last = (turns.groupby(["worker", "task_id"], as_index=False)["display_ms"].max()
             .rename(columns={"display_ms": "last_display_ms"}))
     tasks, tcounts = read_task_table(root, last_display_ms=last)
-    workers_t, rcounts = read_record_info(root)
     phase("display times, task and record tables")
 
     assigned = assign_all(turns, frames)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,45 @@ DEFECT_KEYS: dict[str, tuple[int | None, str]] = {
 CALLBACK_COLUMNS = expand(CALLBACKS)
 
 _MODES = {"pairwise": PAIRWISE_STREAMS, "pointwise": POINTWISE_STREAMS}
+
+
+class Masked(NamedTuple):
+    """A nullable integer column as plain arrays: ``values`` and ``mask`` (True = missing)."""
+
+    values: np.ndarray
+    mask: np.ndarray
+
+
+def callbacks_frame(cols: dict) -> pd.DataFrame:
+    """The columns of :func:`assemble_columns` as a frame of the :data:`CALLBACKS` schema."""
+    data = {}
+    for c in CALLBACK_COLUMNS:
+        v = cols[c.name]
+        if isinstance(v, Masked):
+            v = pd.arrays.IntegerArray(v.values, v.mask)
+        elif isinstance(v, (pa.Array, pa.ChunkedArray)):
+            v = pd.arrays.ArrowStringArray(v)
+        data[c.name] = v
+    return pd.DataFrame(data, copy=False)
+
+
+def callbacks_arrow(cols: dict, names: list[str]) -> pa.Table:
+    """The columns ``names`` of :func:`assemble_columns` as an Arrow table, built without pandas.
+
+    Types are those ``pyarrow.Table.from_pandas(callbacks_frame(cols))`` gives (windows as
+    ``large_string``), so both paths write the same Parquet.
+    """
+    arrays = []
+    for name in names:
+        v = cols[name]
+        if isinstance(v, Masked):
+            arrays.append(pa.array(v.values, mask=v.mask))
+        elif isinstance(v, (pa.Array, pa.ChunkedArray)):
+            arrays.append(v.cast(pa.large_string()))
+        else:
+            # NaN -> null, as from_pandas does: the cache stores missing floats as nulls
+            arrays.append(pa.array(v, from_pandas=True))
+    return pa.Table.from_arrays(arrays, names=list(names))
 
 
 def empty_callbacks() -> pd.DataFrame:
@@ -164,11 +204,37 @@ def assemble_callbacks(streams: dict[str, pd.DataFrame], path: str) -> tuple[pd.
         files mixing the 6- and 7-column formats.
     """
     _mode_of(streams, path)
-    return _assemble({s: _columns(rows) for s, rows in streams.items()}, path)
+    cols, counts = assemble_columns({s: _columns(rows) for s, rows in streams.items()}, path)
+    return callbacks_frame(cols), counts
 
 
-def _assemble(streams: dict[str, dict], path: str) -> tuple[pd.DataFrame, Counter]:
-    """:func:`assemble_callbacks` on the column dicts of :func:`~.parse.parse_columns`."""
+def _duplicate_rows(cols: dict, keys: tuple[str, ...]) -> np.ndarray:
+    """True for every row equal on ``keys`` to an earlier row (``DataFrame.duplicated``).
+
+    A stable lexsort puts equal rows next to each other in file order, so every row equal to
+    its predecessor in that order repeats an earlier one. Values are finite (the parser rejects
+    NaN), so ``==`` is exact equality.
+    """
+    n = len(cols[keys[0]])
+    if n < 2:
+        return np.zeros(n, dtype=bool)
+    order = np.lexsort([cols[k] for k in reversed(keys)])
+    same = np.ones(n - 1, dtype=bool)
+    for k in keys:
+        v = cols[k][order]
+        same &= v[1:] == v[:-1]
+    dup = np.zeros(n, dtype=bool)
+    dup[order[1:][same]] = True
+    return dup
+
+
+def assemble_columns(streams: dict[str, dict], path: str) -> tuple[dict, Counter]:
+    """:func:`assemble_callbacks` on the column dicts of :func:`~.parse.parse_columns`.
+
+    Returns the columns as plain arrays (NumPy, :class:`Masked`, Arrow strings; see
+    :func:`callbacks_frame` and :func:`callbacks_arrow`) so the cache build never makes a
+    DataFrame.
+    """
     mode = _mode_of(streams, path)
     counts: Counter = Counter({"folders": 1, f"folders_{mode}": 1})
     mouse = streams["abs_mouse"]
@@ -195,8 +261,7 @@ def _assemble(streams: dict[str, dict], path: str) -> tuple[pd.DataFrame, Counte
     # abs_gaze: pairwise holds every batch twice (§3 #7); then it must join 1 : 1
     gaze = streams["abs_gaze"]
     if mode == "pairwise":
-        keys = ("x", "y", "page_time", "epoch")
-        dup = pd.DataFrame({k: gaze[k] for k in keys}, copy=False).duplicated().to_numpy()
+        dup = _duplicate_rows(gaze, ("x", "y", "page_time", "epoch"))
         counts["abs_gaze_duplicates"] += int(dup.sum())
         if dup.any():
             gaze = {k: v[~dup] for k, v in gaze.items()}
@@ -231,7 +296,7 @@ def _assemble(streams: dict[str, dict], path: str) -> tuple[pd.DataFrame, Counte
     present: dict[str, np.ndarray] = {}
     formats: dict[str, bool] = {}              # stream -> has valid (7-column format)
     cols: dict[str, object] = {}
-    valid = pd.arrays.IntegerArray(np.zeros(n, dtype=np.int8), np.ones(n, dtype=bool))
+    valid = Masked(np.zeros(n, dtype=np.int8), np.ones(n, dtype=bool))
     for s in rel_names:
         rel = streams[s]
         modality, pane = REL_STREAM_PANE[s]
@@ -266,16 +331,16 @@ def _assemble(streams: dict[str, dict], path: str) -> tuple[pd.DataFrame, Counte
         e_val[dest] = r_ep
         cols[f"{pre}_x"] = x
         cols[f"{pre}_y"] = y
-        cols[f"{pre}_char"] = pd.arrays.IntegerArray(c_val, c_na)
-        cols[f"{pre}_window"] = pd.arrays.ArrowStringArray(win)
-        cols[f"{pre}_epoch"] = pd.arrays.IntegerArray(e_val, ~here)
+        cols[f"{pre}_char"] = Masked(c_val, c_na)
+        cols[f"{pre}_window"] = win
+        cols[f"{pre}_epoch"] = Masked(e_val, ~here)
         if pane == 1 and modality == "gaze":
             v = rel["valid"]
             v_val = np.zeros(n, dtype=np.int8)
             v_na = np.ones(n, dtype=bool)
             v_val[dest] = v.to_numpy(dtype=np.int8, na_value=0)
             v_na[dest] = v.isna()
-            valid = pd.arrays.IntegerArray(v_val, v_na)
+            valid = Masked(v_val, v_na)
 
     # §3 #8: callbacks missing from the rel streams must be missing from all of them
     first = rel_names[0]
@@ -302,8 +367,8 @@ def _assemble(streams: dict[str, dict], path: str) -> tuple[pd.DataFrame, Counte
 
     out["valid"] = valid
     out["has_rel"] = has_rel
-    counts["valid_zero"] += int((valid == 0).sum())            # §3 #28
-    counts["valid_absent"] += int((valid.isna() & has_rel).sum())
+    counts["valid_zero"] += int(((valid.values == 0) & ~valid.mask).sum())   # §3 #28
+    counts["valid_absent"] += int((valid.mask & has_rel).sum())
     for m in MODALITIES:
         for p in PANES:
             pre = f"{m}{p}"
@@ -313,14 +378,10 @@ def _assemble(streams: dict[str, dict], path: str) -> tuple[pd.DataFrame, Counte
             else:                                                # pane 2 of a pointwise folder
                 out[f"{pre}_x"] = np.full(n, np.nan)
                 out[f"{pre}_y"] = np.full(n, np.nan)
-                out[f"{pre}_char"] = pd.arrays.IntegerArray(np.zeros(n, dtype=np.int32),
-                                                            np.ones(n, dtype=bool))
-                out[f"{pre}_window"] = pd.arrays.ArrowStringArray(
-                    pa.chunked_array([pa.nulls(n, pa.string())]))
-                out[f"{pre}_epoch"] = pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64),
-                                                             np.ones(n, dtype=bool))
-    frame = pd.DataFrame({c.name: out[c.name] for c in CALLBACK_COLUMNS}, copy=False)
-    return frame, counts
+                out[f"{pre}_char"] = Masked(np.zeros(n, dtype=np.int32), np.ones(n, dtype=bool))
+                out[f"{pre}_window"] = pa.nulls(n, pa.string())
+                out[f"{pre}_epoch"] = Masked(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+    return out, counts
 
 
 def parse_folder(folder: Path, relpath: str) -> tuple[pd.DataFrame, Counter, str]:
@@ -350,6 +411,12 @@ def parse_folder(folder: Path, relpath: str) -> tuple[pd.DataFrame, Counter, str
         A file set other than the pairwise or pointwise one (naming the files found), or any
         error of :func:`~ifl_utils.data.parse.parse_stream` / :func:`assemble_callbacks`.
     """
+    cols, counts, mode = parse_folder_columns(folder, relpath)
+    return callbacks_frame(cols), counts, mode
+
+
+def parse_folder_columns(folder: Path, relpath: str) -> tuple[dict, Counter, str]:
+    """:func:`parse_folder` returning the columns of :func:`assemble_columns` (no DataFrame)."""
     folder = Path(folder)
     mode = _mode_of([p.name for p in folder.iterdir()], relpath, suffix=".csv")
     counts: Counter = Counter()
@@ -358,6 +425,6 @@ def parse_folder(folder: Path, relpath: str) -> tuple[pd.DataFrame, Counter, str
         cols, c = parse_columns((folder / f"{s}.csv").read_bytes(), s, f"{relpath}/{s}.csv")
         streams[s] = cols
         counts.update(c)
-    callbacks, c = _assemble(streams, relpath)
+    cols, c = assemble_columns(streams, relpath)
     counts.update(c)
-    return callbacks, counts, mode
+    return cols, counts, mode
