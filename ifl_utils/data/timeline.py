@@ -49,6 +49,10 @@ Key = tuple[str, int]
 
 def _floats(values: object) -> np.ndarray:
     """Return ``values`` (Series, nullable array, list) as a writable float64 array, NA -> NaN."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        return values.astype(np.float64)        # astype copies: the result is writable
+    if isinstance(values, pd.Series) and values.dtype.kind in "fiu":   # numpy or masked numbers
+        return values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     s = pd.to_numeric(pd.Series(values), errors="coerce")
     return s.astype("float64").to_numpy(copy=True)
 
