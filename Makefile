@@ -11,7 +11,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv book chapters test unit notebooks nbval bench clean
+.PHONY: venv book chapters test unit browser notebooks nbval bench clean
 
 venv: $(STAMP)
 
@@ -28,17 +28,26 @@ book: $(STAMP)
 	$(BIN)/ifl run --mode $(MODE)
 
 # Unit tests, then every chapter in quick mode (book built), then nbval re-executes the chapters
-# and compares every text output.
+# and compares every text output, then headless Chromium opens every page of the built book.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --ignore=tests/browser
 	$(BIN)/ifl run --mode quick
 	$(BIN)/python -m pytest --nbval book/executed --nbval-sanitize-with tests/nbval_sanitize.cfg -q -p no:randomly
+	bash tests/browser/ensure_chromium.sh
+	$(BIN)/python -m pytest tests/browser -q -p no:randomly --tb=short
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --ignore=tests/browser
+
+# Browser test of the already built book (_build/html): images, math, error outputs, links, and a
+# full-page screenshot of every page in _build/screenshots/. Installs chromium + chromium-driver
+# with apt-get when missing.
+browser: $(STAMP)
+	bash tests/browser/ensure_chromium.sh
+	$(BIN)/python -m pytest tests/browser -q -p no:randomly --tb=short
 
 bench: $(STAMP)
-	$(BIN)/ifl bench ingest
+	$(BIN)/ifl bench all --save
 
 clean:
 	rm -rf _build build-nb book/executed results

@@ -84,14 +84,31 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     import importlib
+    from pathlib import Path
 
+    from . import benchmarks_report as br
     from .runner import project_root
 
+    root = project_root()
     # benchmark code lives in the repository (benchmarks/), not in the installed package
-    sys.path.insert(0, str(project_root()))
-    mod = importlib.import_module(f"benchmarks.bench_{args.name}")
-    result = mod.main(data=args.data, repeat=args.repeat)
-    json.dump(result, sys.stdout, indent=2, sort_keys=True)
+    sys.path.insert(0, str(root))
+    names = br.BENCHMARKS if args.name == "all" else (args.name,)
+    results_dir = Path(args.results_dir) if args.results_dir else root / br.RESULTS_DIR
+    # the commit is taken before any benchmark runs (a saved result must not make the next dirty)
+    commit = br.git_commit(root) if args.save else None
+    code = br.code_hash(root) if args.save else None
+    out = {}
+    for name in names:
+        if len(names) > 1:
+            print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        mod = importlib.import_module(f"benchmarks.bench_{name}")
+        result = mod.main(data=args.data, repeat=args.repeat)
+        if args.save:
+            path = br.save_result(result, results_dir, commit, code=code)
+            result = json.loads(path.read_text(encoding="utf-8"))
+            print(f"[bench] saved {path}", file=sys.stderr, flush=True)
+        out[name] = result
+    json.dump(out[names[0]] if len(names) == 1 else out, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")
     return 0
 
@@ -177,10 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("--clean", action="store_true", help="do not inject the release's known defects")
     sy.set_defaults(func=_cmd_synth)
 
-    be = sub.add_parser("bench", help="run a benchmark; prints one JSON object")
-    be.add_argument("name", choices=("ingest", "behaviour", "features", "dpo"), help="which benchmark")
+    be = sub.add_parser("bench", help="run a benchmark; prints one JSON object",
+                        description="Run a benchmark (benchmarks/bench_NAME.py) and print its result as "
+                                    "JSON; 'all' runs every one in turn and prints {name: result}. "
+                                    "--save also writes benchmarks/results/NAME.json (with the time, "
+                                    "the git commit, a fingerprint of the code and the machine), which "
+                                    "the benchmarks page reads.")
+    be.add_argument("name", choices=("ingest", "behaviour", "features", "reward", "dpo", "all"),
+                    help="which benchmark, or all of them")
     be.add_argument("--data", help="release folder or archive (default: $IFLLM_DATA)")
     be.add_argument("--repeat", type=int, default=3, help="repetitions; medians are reported (default 3)")
+    be.add_argument("--save", action="store_true",
+                    help="also write each result to benchmarks/results/NAME.json (atomically)")
+    be.add_argument("--results-dir", help="folder for --save (default: benchmarks/results of the repository)")
     be.set_defaults(func=_cmd_bench)
 
     fe = sub.add_parser("features", help="write the per-query feature table (Parquet or CSV by suffix) "

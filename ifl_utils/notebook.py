@@ -81,11 +81,23 @@ def glue_key(name: str) -> str:
     return name.replace("/", ".")
 
 
+def _glue_paper_values() -> None:
+    """Glue every value of :data:`ifl_utils.paper.PAPER` as ``paper.<name with dots>``, so the
+    prose quotes the paper's numbers from the one place they are written down."""
+    from myst_nb import glue as _glue
+
+    from .paper import PAPER
+
+    for name, pv in PAPER.items():
+        _glue("paper." + glue_key(name), pv.value, display=False)
+
+
 def setup(name: str, mode: str = "full", seed: int = 0, results_dir: str = "results",
           data: str | None = None) -> Chapter:
     """Prepare a chapter: seed numpy/random, apply the style, start ``results/<name>.json``.
 
-    Prints the ``ifl_utils`` version and the mode, so a reader can tell which code made the page.
+    Prints the ``ifl_utils`` version and the mode, so a reader can tell which code made the page,
+    and glues the paper's reference values (``{glue:text}`paper.pairwise.if.accuracy:.0%```).
     """
     if mode not in ("quick", "full"):
         raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
@@ -96,4 +108,5 @@ def setup(name: str, mode: str = "full", seed: int = 0, results_dir: str = "resu
     rec = start(name, mode=mode, seed=seed, results_dir=root / results_dir)
     data = data or os.environ.get("IFLLM_DATA") or None
     print(f"ifl_utils {__version__} | chapter {name} | mode {mode} | seed {seed}")
+    _glue_paper_values()
     return Chapter(name=name, mode=mode, seed=seed, root=root, results=rec, data=data)

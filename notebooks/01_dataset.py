@@ -19,6 +19,8 @@
 # file against the shipped manifest, repairs the known defects of the files, and describes what the
 # data hold: who took part, how much was recorded, how answers were rated, and how the paper's
 # headline counts relate to the files.
+#
+# Downloads: {download}`executed notebook <01_dataset.ipynb>` · {download}`results (JSON) <../../results/01_dataset.json>` · source: `notebooks/01_dataset.py`
 
 # %% tags=["parameters"]
 mode = "full"  # "quick" (CI) or "full" (the book)
@@ -27,7 +29,6 @@ data = None  # release folder or archive; None -> $IFLLM_DATA, else the pinned d
 results_dir = "results"
 
 # %% tags=["hide-input"]
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from ifl_utils import describe
@@ -85,8 +86,8 @@ pd.DataFrame({"count": {
 # ## Recording volume and sampling rate
 #
 # WebGazer predicts gaze as fast as the worker's computer allows, so the sampling rate varies by
-# worker. At 10 Hz a reading fixation of 200-250 ms is caught by about two samples: enough to follow
-# a reader through lines and paragraphs, not through words.
+# worker ({numref}`fig-sampling-rate`). At 10 Hz a reading fixation of 200-250 ms is caught by
+# about two samples: enough to follow a reader through lines and paragraphs, not through words.
 
 # %% tags=["hide-input"]
 quality = ds.worker_quality()
@@ -98,25 +99,45 @@ rec("dataset/callbacks_per_query/median", per_query["median"], n=per_query["n"])
 rec("dataset/callbacks_per_query/p10", round(per_query["p10"]))
 rec("dataset/callbacks_per_query/p90", round(per_query["p90"]))
 fig = figs.sampling_rate_by_worker(rate)
-ch.save_figure(fig, "sampling-rate")
-plt.show()
+_ = ch.figure(fig, "sampling-rate")
+
+# %% [markdown]
+# ```{glue:figure} fig.sampling-rate
+# :name: fig-sampling-rate
+#
+# Median WebGazer sampling rate of each worker with behaviour data (Hz, 1 Hz bins; the legend gives
+# n). The dashed line is the median over workers, {glue:text}`dataset.rate_hz.median` Hz. Notice
+# the slow tail: a tenth of the workers deliver {glue:text}`dataset.rate_hz.p10` Hz or less.
+# ```
 
 # %% [markdown]
 # The median worker's webcam delivered {glue:text}`dataset.rate_hz.median` samples per second
 # (10th percentile {glue:text}`dataset.rate_hz.p10` Hz). A query with a behaviour folder got a
 # median of {glue:text}`dataset.callbacks_per_query.median:.0f` callbacks (10th-90th percentile
-# {glue:text}`dataset.callbacks_per_query.p10` to {glue:text}`dataset.callbacks_per_query.p90`).
+# {glue:text}`dataset.callbacks_per_query.p10` to {glue:text}`dataset.callbacks_per_query.p90`,
+# {numref}`fig-callbacks-per-query`).
 
 # %% tags=["hide-input"]
 fig = figs.callbacks_per_query(queries.loc[queries["has_folder"], "callbacks"])
-ch.save_figure(fig, "callbacks-per-query")
-plt.show()
+_ = ch.figure(fig, "callbacks-per-query")
+
+# %% [markdown]
+# ```{glue:figure} fig.callbacks-per-query
+# :name: fig-callbacks-per-query
+#
+# Tracker callbacks assigned to each query that has a behaviour folder (count, logarithmic bins and
+# axis; y: number of queries; the legend gives n and the median, dashed line). Queries without any
+# callback cannot be drawn on the logarithmic axis and are left out, so n and the median can differ
+# slightly from the text above. The spread covers more than an order of magnitude: queries differ
+# widely in how much behaviour they carry.
+# ```
 
 # %% [markdown]
 # ## Which models answered, and which won
 #
 # The website drew two models (pairwise) or one (pointwise) per conversation from its pool. A model
-# *wins* a pairwise query when the worker preferred its pane.
+# *wins* a pairwise query when the worker preferred its pane ({numref}`fig-model-win-rates`; the
+# table below gives the counts).
 
 # %% tags=["hide-input"]
 models = describe.model_table(queries, n_resamples=n_boot, random_state=seed)
@@ -125,15 +146,24 @@ for _, r in models.iterrows():
     rec(f"dataset/models/{key}/win_rate", round(float(r["win_rate"]), 3),
         ci=(round(float(r["ci_lo"]), 3), round(float(r["ci_hi"]), 3)), n=int(r["workers"]))
 fig = figs.model_win_rates(models)
-ch.save_figure(fig, "model-win-rates")
-plt.show()
+ch.figure(fig, "model-win-rates")
 models.round(3)
+
+# %% [markdown]
+# ```{glue:figure} fig.model-win-rates
+# :name: fig-model-win-rates
+#
+# Pairwise win rate of each answering model (%, dot) with its 95 % confidence interval from a
+# bootstrap over workers (bar); n beside each model is the number of pairwise answers it gave that
+# have a stated preference and no LLM error. The dotted line is 50 %: a model whose interval
+# crosses it does not win detectably more or less often than chance.
+# ```
 
 # %% [markdown]
 # ## Ratings: a ceiling
 #
 # Workers rated every answer on a 1-5 Likert scale and, in pairwise mode, chose the answer they
-# preferred (there was no tie option).
+# preferred (there was no tie option). {numref}`fig-likert` shows the distribution of the ratings.
 
 # %% tags=["hide-input"]
 likert = describe.likert_table(queries)
@@ -144,9 +174,18 @@ rec("dataset/preference/likert_agreement", round(agreement["agree_share"], 3), n
 rec("dataset/preference/right_share", round(float(queries["right_preferred"].astype(float).mean()), 3),
     n=int(queries["right_preferred"].notna().sum()))
 fig = figs.likert_distribution(likert)
-ch.save_figure(fig, "likert")
-plt.show()
+ch.figure(fig, "likert")
 likert.round(3)
+
+# %% [markdown]
+# ```{glue:figure} fig.likert
+# :name: fig-likert
+#
+# Share of answers (%) given each Likert rating from 1 (very dissatisfied) to 5 (very satisfied);
+# one colour per mode and pane, with its number of rated answers in the legend. Most of the mass
+# sits at 4 and 5 (on average {glue:text}`dataset.likert.top2_share:.0%` of the answers), which
+# leaves a Likert target little room to vary.
+# ```
 
 # %% [markdown]
 # On average {glue:text}`dataset.likert.top2_share:.0%` of answers got a 4 or a 5. In
@@ -174,7 +213,7 @@ bullets.round(3)
 # three list lines, against {glue:text}`dataset.bullets.listy_share_without:.0%` without it: the
 # models format as lists most of the time anyway, so the instruction changes the answers less than
 # one might expect. It matters for alignment all the same: a model trained on these answers should
-# see the same instruction (the DPO chapter passes it in the prompt).
+# see the same instruction (the DPO chapter, {ref}`ch-dpo`, passes it in the prompt).
 #
 # ## Who took part
 
@@ -198,8 +237,9 @@ assert workers.loc[workers["queries"] > 0, "consent"].astype(int).eq(1).all(), "
 # %% [markdown]
 # ## Few workers, most of the data
 #
-# Contributions are very unequal, which is why every interval in this book resamples **workers**,
-# and why models are evaluated with folds grouped by worker.
+# Contributions are very unequal ({numref}`fig-worker-concentration`), which is why every interval
+# in this book resamples **workers**, and why models are evaluated with folds grouped by worker
+# ({ref}`ch-reward`).
 
 # %% tags=["hide-input"]
 w = workers.set_index("worker")
@@ -209,8 +249,18 @@ rec("dataset/imbalance/top5_queries_share", round(conc_q["top_share"], 3), n=con
 rec("dataset/imbalance/top5_callbacks_share", round(conc_c["top_share"], 3), n=conc_c["workers"])
 rec("dataset/imbalance/gini_queries", round(conc_q["gini"], 3))
 fig = figs.worker_concentration({"queries": w["queries"], "callbacks on a query": w["callbacks"]})
-ch.save_figure(fig, "worker-concentration")
-plt.show()
+_ = ch.figure(fig, "worker-concentration")
+
+# %% [markdown]
+# ```{glue:figure} fig.worker-concentration
+# :name: fig-worker-concentration
+#
+# Cumulative share of the data (%) held by the largest contributors: workers are sorted from the
+# largest contribution down (x: number of workers included), one line per quantity (queries asked;
+# tracker callbacks assigned to a query), with the number of contributing workers in the legend.
+# A steep start means a few workers hold most of the data: the top five hold
+# {glue:text}`dataset.imbalance.top5_queries_share:.0%` of the queries.
+# ```
 
 # %% [markdown]
 # The five most active workers asked {glue:text}`dataset.imbalance.top5_queries_share:.0%` of the
@@ -282,6 +332,7 @@ ours.round(3)
 # Our rule excludes {glue:text}`dataset.exclusion.quality_workers` workers, of whom
 # {glue:text}`dataset.exclusion.overlap_with_paper` are on the paper's list.
 #
+# (sec-paper-counts)=
 # ## The paper's counts and ours
 #
 # The abstract reports {glue:text}`paper.questions:,` multi-turn questions from

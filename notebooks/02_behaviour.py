@@ -19,7 +19,11 @@
 # trajectories" {cite:p}`chang2026mouse`. This chapter rebuilds the release's behaviour figures from
 # the raw samples — one answer replayed (F1), mean reading curves (F2, F3), where in the answer
 # people look (F4), clusters of reading curves (F5), gaze-mouse agreement (F6) — and then asks how
-# much of the variation lies *between people*.
+# much of the variation lies *between people*. F1-F6 are the release's names for its figures; the
+# captions keep them beside the book's own figure numbers. The data, the repairs and the rule that
+# assigns each tracker sample to a query are those of {ref}`ch-dataset`.
+#
+# Downloads: {download}`executed notebook <02_behaviour.ipynb>` · {download}`results (JSON) <../../results/02_behaviour.json>` · source: `notebooks/02_behaviour.py`
 
 # %% tags=["parameters"]
 mode = "full"  # "quick" (CI) or "full" (the book)
@@ -30,7 +34,6 @@ exclude = "paper"  # workers left out: "paper" (the release's 24, as its figure 
 example = 0  # which eligible pairwise query F1 shows (0, 1, 2, ...)
 
 # %% tags=["hide-input"]
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, display
 
@@ -70,7 +73,8 @@ print(f"workers excluded: {exclude!r}; callbacks kept: {len(samples):,}")
 #   paragraphs, never words**; a "position in the answer" is accurate to a few lines.
 # - **Not independent of the mouse.** WebGazer keeps calibrating from clicks and cursor movements
 #   during the task, so the gaze estimate is partly pulled towards the mouse. Agreement between gaze
-#   and mouse (F6) is therefore an upper bound on how much the eyes follow the cursor.
+#   and mouse (F6, {numref}`fig-f6-agreement`) is therefore an upper bound on how much the eyes
+#   follow the cursor.
 
 # %% tags=["hide-input"]
 # the tracker's rate is a property of the recordings: measured on every worker with behaviour data
@@ -116,7 +120,8 @@ tr.counts_by(curves.meta, ["side", "modality"])
 #
 # A pairwise query chosen by a seeded rule (the `example` parameter picks another): both answers
 # re-wrapped at 60 characters, every on-answer gaze and mouse sample placed at the (column, line) of
-# its character offset, coloured by time.
+# its character offset, coloured by time ({numref}`fig-f1-paths`), and the same samples as position
+# in the answer against time ({numref}`fig-f1-timeline`).
 
 # %% tags=["hide-input"]
 qid = replay.pick_example(curves.meta, seed=seed, pick=example)
@@ -128,13 +133,35 @@ rec("behaviour/example/samples", len(path))
 rec("behaviour/example/seconds", round(float(path["t_s"].max()), 1))
 print(f"query {qid}: {qrow['user_query']!r}")
 fig = figs.answer_paths(path, texts, qid)
-ch.save_figure(fig, "f1-paths")
-plt.show()
+_ = ch.figure(fig, "f1-paths")
+
+# %% [markdown]
+# ```{glue:figure} fig.f1-paths
+# :name: fig-f1-paths
+#
+# F1: the {glue:text}`behaviour.example.samples:,` on-answer samples of query
+# {glue:text}`behaviour.example.query_id`, gaze (top row) and mouse (bottom row) on the left and
+# right answer. The answer text (grey) is re-wrapped at 60 characters; each dot is one sample at the
+# column and line of the character under it, coloured by seconds since the first on-answer sample
+# (colour bar); the circle marks the first sample and the cross the last. Panel titles give n per
+# pane. Compare how closely each stream follows the lines of text: webcam gaze errs by several
+# lines, the mouse by none.
+# ```
 
 # %% tags=["hide-input"]
 fig = figs.answer_timeline(path, qid)
-ch.save_figure(fig, "f1-timeline")
-plt.show()
+_ = ch.figure(fig, "f1-timeline")
+
+# %% [markdown]
+# ```{glue:figure} fig.f1-timeline
+# :name: fig-f1-timeline
+#
+# F1 as a timeline: position in the answer (% of its characters) of every gaze (blue) and mouse
+# (vermillion) sample of query {glue:text}`behaviour.example.query_id` against seconds since the
+# first on-answer sample, left and right answer; the legends give n. The title gives Pearson r
+# between gaze and mouse positions averaged per second. Where the two point clouds run together,
+# the reader moved the cursor along with the eyes.
+# ```
 
 # %% [markdown]
 # The replay below steps through the {glue:text}`behaviour.example.seconds` s of this query at ten
@@ -151,12 +178,12 @@ display(HTML(html))
 # ## F2, F3 — mean reading position over time
 #
 # Curves are averaged with equal weight per answer; the bands are 95 % intervals from a bootstrap
-# over workers.
+# over workers ({numref}`fig-f2-mean-curves` by mode and pane, {numref}`fig-f3-mean-curves-tertile`
+# by answer length).
 
 # %% tags=["hide-input"]
 fig = figs.mean_curves_by_side(curves, n_boot=n_boot, seed=seed)
-ch.save_figure(fig, "f2-mean-curves")
-plt.show()
+ch.figure(fig, "f2-mean-curves")
 for m in ("gaze", "mouse"):
     cm = curves.where(modality=m)
     mean, lo, hi = tr.mean_curve_ci(cm.curves, cm.meta["worker"], n_resamples=n_boot, random_state=seed)
@@ -164,6 +191,18 @@ for m in ("gaze", "mouse"):
         n=cm.meta["worker"].nunique())
     rec(f"behaviour/f2/{m}/end_position", round(float(mean[-1]), 3), ci=(round(float(lo[-1]), 3), round(float(hi[-1]), 3)),
         n=cm.meta["worker"].nunique())
+
+# %% [markdown]
+# ```{glue:figure} fig.f2-mean-curves
+# :name: fig-f2-mean-curves
+#
+# F2: mean reading position (% of the answer's characters) against normalised time on the answer
+# (0-100 % of the span between the first and last on-answer sample), gaze left and mouse right.
+# Lines: all answers (black), pointwise answers (green), left (blue) and right (orange) pane of
+# pairwise queries; bands: 95 % intervals from a bootstrap over workers; the legends give the
+# curves and workers behind each line. A reader going steadily from top to bottom would follow the
+# diagonal; the mean gaze ends at {glue:text}`behaviour.f2.gaze.end_position:.0%` instead.
+# ```
 
 # %% [markdown]
 # Half-way through the time on an answer, the gaze is on average at
@@ -175,14 +214,22 @@ for m in ("gaze", "mouse"):
 
 # %% tags=["hide-input"]
 fig = figs.mean_curves_by_tertile(curves, n_boot=n_boot, seed=seed)
-ch.save_figure(fig, "f3-mean-curves-tertile")
-plt.show()
+ch.figure(fig, "f3-mean-curves-tertile")
 for t in ("short", "medium", "long"):
     ct = curves.where(modality="gaze", tertile=t)
     est, lo, hi = tr.mean_curve_ci(ct.curves[:, -1:], ct.meta["worker"], n_resamples=n_boot, random_state=seed)
     rec(f"behaviour/f3/gaze/{t}/end_position", round(float(est[0]), 3), ci=(round(float(lo[0]), 3), round(float(hi[0]), 3)),
         n=ct.meta["worker"].nunique())
     rec(f"behaviour/f3/gaze/{t}/furthest_median", round(float(ct.meta["furthest"].median()), 3), n=len(ct))
+
+# %% [markdown]
+# ```{glue:figure} fig.f3-mean-curves-tertile
+# :name: fig-f3-mean-curves-tertile
+#
+# F3: as {numref}`fig-f2-mean-curves`, split by answer-length tertile (short: sky blue, medium:
+# blue, long: vermillion; gaze left, mouse right; bands: 95 % worker-bootstrap intervals; the
+# legends give curves and workers). The curves separate by length: compare where each ends.
+# ```
 
 # %% [markdown]
 # At the end of the looking span the gaze sits at {glue:text}`behaviour.f3.gaze.short.end_position:.0%`
@@ -193,16 +240,27 @@ for t in ("short", "medium", "long"):
 # {glue:text}`behaviour.f3.gaze.long.furthest_median:.0%`.
 #
 # ## F4 — where in the answer people look
+#
+# {numref}`fig-f4-histograms` pools the positions of all samples instead of following them in time.
 
 # %% tags=["hide-input"]
 fig = figs.position_histograms(curves)
-ch.save_figure(fig, "f4-histograms")
-plt.show()
+ch.figure(fig, "f4-histograms")
 g = curves.where(modality="gaze")
 for t in ("short", "medium", "long"):
     rec(f"behaviour/f4/gaze/{t}/first_third_share", round(float(tr.mean_hist(g.where(tertile=t).hist)[:33].sum()), 3),
         n=len(g.where(tertile=t)))
-rec("behaviour/f4/gaze/last_bin_share", round(float(tr.mean_hist(g.hist)[-1]), 3), n=len(g))
+_ = rec("behaviour/f4/gaze/last_bin_share", round(float(tr.mean_hist(g.hist)[-1]), 3), n=len(g))
+
+# %% [markdown]
+# ```{glue:figure} fig.f4-histograms
+# :name: fig-f4-histograms
+#
+# F4: share of gaze samples (%) in each 1 % bin of position in the answer, averaged over answers
+# with equal weight; left by mode and pane (green: pointwise, blue: pairwise left, orange: pairwise
+# right), right by answer-length tertile; the legends give the number of answers. The mass leans to
+# the top of the answer, more so on long answers, and the last bin spikes.
+# ```
 
 # %% [markdown]
 # On long answers {glue:text}`behaviour.f4.gaze.long.first_third_share:.0%` of the gaze samples fall
@@ -210,8 +268,8 @@ rec("behaviour/f4/gaze/last_bin_share", round(float(tr.mean_hist(g.hist)[-1]), 3
 # The spike in the last 1 % bin ({glue:text}`behaviour.f4.gaze.last_bin_share:.1%` of all gaze samples)
 # is most likely an artefact of the recording: a point inside the pane but below the last line gets
 # the caret offset of the end of the text.
-# The heat map spreads the average histogram of the example's length tertile over the characters of
-# the example pair (left and right panes averaged separately).
+# The heat map ({numref}`fig-f4-heatmap`) spreads the average histogram of the example's length
+# tertile over the characters of the example pair (left and right panes averaged separately).
 
 # %% tags=["hide-input"]
 tert_left = str(curves.meta.loc[(curves.meta["query_id"] == qid) & (curves.meta["pane"] == 1), "tertile"].iloc[0])
@@ -219,17 +277,30 @@ pw = g.where(mode="pairwise", tertile=tert_left)
 hists = {p: tr.mean_hist(pw.where(pane=p).hist) for p in (1, 2)}
 lengths = {p: int(qrow[f"len_utf16_{p}"]) for p in (1, 2)}
 fig = figs.character_heatmap(texts, lengths, hists, qid, tert_left)
-ch.save_figure(fig, "f4-heatmap")
-plt.show()
+_ = ch.figure(fig, "f4-heatmap")
 
 # %% [markdown]
+# ```{glue:figure} fig.f4-heatmap
+# :name: fig-f4-heatmap
+#
+# F4 drawn over text: the average gaze-position histogram of the pairwise answers in the example's
+# length tertile, spread over the characters of the two answers of query
+# {glue:text}`behaviour.example.query_id` (text wrapped at 60 characters; lightly smoothed; colour:
+# relative gaze density, darker = more, the densest character of the pair = 1). It shows where an
+# average reader of such answers looks, not where this query's worker looked
+# ({numref}`fig-f1-paths` shows that).
+# ```
+
+# %% [markdown]
+# (sec-f5-clusters)=
 # ## F5 — clusters of reading curves
 #
 # The release clusters the 100-point gaze curves of the pairwise **left** pane with bisecting
 # k-means, k = 10. We fit exactly that, and beside it ask which k the data support: the silhouette
 # (how well separated the clusters are) and the stability of the clusters when the curves are
 # resampled (mean adjusted Rand index over bootstrap refits). The data-driven k is the best
-# silhouette among the k whose stability reaches {glue:text}`behaviour.f5.stable_ari`.
+# silhouette among the k whose stability reaches {glue:text}`behaviour.f5.stable_ari`
+# ({numref}`fig-f5-k-selection`).
 
 # %% tags=["hide-input"]
 left = curves.where(modality="gaze", side="pairwise left")
@@ -244,9 +315,20 @@ rec("behaviour/f5/stability_k10", round(float(ksel.loc[ksel["k"] == 10, "stabili
 rec("behaviour/f5/silhouette_kdata", round(float(ksel.loc[ksel["k"] == k_data, "silhouette"].iloc[0]), 3))
 rec("behaviour/f5/stability_kdata", round(float(ksel.loc[ksel["k"] == k_data, "stability"].iloc[0]), 3))
 fig = figs.k_selection(ksel, k_data)
-ch.save_figure(fig, "f5-k-selection")
-plt.show()
+ch.figure(fig, "f5-k-selection")
 ksel.round(3)
+
+# %% [markdown]
+# ```{glue:figure} fig.f5-k-selection
+# :name: fig-f5-k-selection
+#
+# F5, choosing k: silhouette (blue circles) and stability (orange squares: mean adjusted Rand index
+# of bootstrap refits against the full fit) of bisecting k-means on the
+# {glue:text}`behaviour.f5.curves` left-pane gaze curves, for each number of clusters k. The dashed
+# green line marks the data-driven k ({glue:text}`behaviour.f5.k_data`: best silhouette among the k
+# with stability of at least {glue:text}`behaviour.f5.stable_ari`), the dotted grey line the paper's
+# k. Higher is better on both scores.
+# ```
 
 # %% [markdown]
 # On {glue:text}`behaviour.f5.curves` left-pane gaze curves, k = 10 has silhouette
@@ -254,9 +336,10 @@ ksel.round(3)
 # the data-driven choice is k = {glue:text}`behaviour.f5.k_data` (silhouette
 # {glue:text}`behaviour.f5.silhouette_kdata:.2f`, stability {glue:text}`behaviour.f5.stability_kdata:.2f`).
 # The paper's ten clusters are kept below as the release drew them; read them with their silhouette
-# and stability beside the data-driven k's. Shape families are formed from the ten centres by Ward
-# linkage (number of families by silhouette) — no hand-set overrides; each family is described by
-# its mean position at mid-time and at the end.
+# and stability beside the data-driven k's ({numref}`fig-f5-clusters`, with the bisection tree in
+# {numref}`fig-f5-tree`). Shape families are formed from the ten centres by Ward linkage (number of
+# families by silhouette) — no hand-set overrides; each family is described by its mean position at
+# mid-time and at the end.
 
 # %% tags=["hide-input"]
 families = clustering.shape_families(paper.centers)
@@ -264,17 +347,36 @@ names = [clustering.describe_family(paper.centers[families == f].mean(axis=0)) f
 rec("behaviour/f5/families", int(families.max() + 1))
 examples = clustering.example_members(paper.labels, n=10, random_state=42)
 fig = figs.cluster_centres(paper.centers, paper.sizes, families, names, examples, left.curves)
-ch.save_figure(fig, "f5-clusters")
-plt.show()
+ch.figure(fig, "f5-clusters")
 pd.DataFrame({"cluster": [f"C{i + 1}" for i in range(len(paper.sizes))], "curves": paper.sizes,
               "workers": [left.meta.loc[paper.labels == i, "worker"].nunique() for i in range(len(paper.sizes))],
               "family": families + 1, "mid position": paper.centers[:, 49], "end position": paper.centers[:, -1]})
 
+# %% [markdown]
+# ```{glue:figure} fig.f5-clusters
+# :name: fig-f5-clusters
+#
+# F5, the paper's clusters: one panel per cluster of bisecting k-means with the paper's k on the
+# left-pane gaze curves, position in the answer (%) against normalised time (%). Thick line: the
+# cluster centre; thin lines: up to ten randomly drawn members; colour: the shape family of the
+# centre ({glue:text}`behaviour.f5.families` families, named in the legend); panel titles give the
+# curves per cluster. Compare the spread of the members with the differences between centres.
+# ```
+
 # %% tags=["hide-input"]
 tree = clustering.bisection_tree(paper)
 fig = figs.bisection_tree_plot(tree)
-ch.save_figure(fig, "f5-tree")
-plt.show()
+_ = ch.figure(fig, "f5-tree")
+
+# %% [markdown]
+# ```{glue:figure} fig.f5-tree
+# :name: fig-f5-tree
+#
+# F5, the bisection tree: each dot is a node of bisecting k-means (dot area grows with the number
+# of curves it holds), the vertical axis the depth of the split; the leaves carry the cluster names
+# of {numref}`fig-f5-clusters` and their numbers of curves. The sizes at each split show whether
+# the tree divides the curves evenly or peels small clusters off one large group.
+# ```
 
 # %% [markdown]
 # ### Do clusters mark people, modes, lengths — or ratings?
@@ -322,8 +424,8 @@ pd.DataFrame({"worker": ami_w, "length tertile": ami_t, "mode / pane (all gaze c
 # ## F6 — do the eyes and the mouse agree?
 #
 # For every answer with both a gaze and a mouse curve: Pearson and Spearman r between the two
-# 100-point curves. These are effect sizes only; p-values over interpolated, autocorrelated points
-# would be meaningless.
+# 100-point curves ({numref}`fig-f6-agreement`; per worker in {numref}`fig-f6-per-worker`). These are
+# effect sizes only; p-values over interpolated, autocorrelated points would be meaningless.
 
 # %% tags=["hide-input"]
 r = agreement.gaze_mouse_correlations(curves)
@@ -336,17 +438,37 @@ for t in ("short", "medium", "long"):
     rec(f"behaviour/f6/{t}/pearson_median", round(float(r.loc[r["tertile"] == t, "pearson"].median()), 3),
         n=int((r["tertile"] == t).sum()))
 fig = figs.gaze_mouse_agreement(r)
-ch.save_figure(fig, "f6-agreement")
-plt.show()
+ch.figure(fig, "f6-agreement")
 r.groupby("side")[["pearson", "spearman"]].describe().round(3)
+
+# %% [markdown]
+# ```{glue:figure} fig.f6-agreement
+# :name: fig-f6-agreement
+#
+# F6: correlation r between the gaze curve and the mouse curve of the same answer, over the
+# {glue:text}`behaviour.f6.answers` answers with both. Left: counts of Pearson r (filled) and
+# Spearman r (outline) in bins of 0.05; middle and right: densities of Pearson r by answer-length
+# tertile and by mode and pane, with n and the median in the legends. The median Pearson r is
+# {glue:text}`behaviour.f6.pearson_median:.2f`; the middle panel shows how the agreement depends on
+# the length of the answer.
+# ```
 
 # %% tags=["hide-input"]
 pw_agree = agreement.per_worker_agreement(r, min_answers=5, threshold=0.7)
 rec("behaviour/f6/workers_with_cursor", int(pw_agree["with_cursor"].sum()), n=len(pw_agree))
 rec("behaviour/f6/workers_rated", len(pw_agree))
 fig = figs.per_worker_agreement_plot(pw_agree, 0.7)
-ch.save_figure(fig, "f6-per-worker")
-plt.show()
+_ = ch.figure(fig, "f6-per-worker")
+
+# %% [markdown]
+# ```{glue:figure} fig.f6-per-worker
+# :name: fig-f6-per-worker
+#
+# F6 per worker: each bar is one of the {glue:text}`behaviour.f6.workers_rated` workers with at least
+# five answers, its height the median Pearson r between gaze and mouse curves over its answers,
+# sorted from highest. Green bars reach the dashed line at r = 0.7 ("reads with the cursor",
+# {glue:text}`behaviour.f6.workers_with_cursor` workers), black bars do not.
+# ```
 
 # %% [markdown]
 # Over {glue:text}`behaviour.f6.answers` answers the median Pearson r between the gaze and mouse
@@ -359,6 +481,7 @@ plt.show()
 # WebGazer calibrates partly from the mouse, so part of this agreement is the tracker's, not the
 # reader's.
 #
+# (sec-diversity)=
 # ## Diversity between people
 #
 # Three per-answer measures from the gaze curves: the share of the query's samples on this answer
@@ -366,6 +489,7 @@ plt.show()
 # time) and the *depth* (furthest position reached). How much of their variance lies between
 # workers? A random-intercept model (statsmodels, REML) gives the intraclass correlation (ICC), a
 # one-way ANOVA the η² as a cross-check (speed on a log scale); both again without the five workers
+# with the most curves. {numref}`fig-diversity-workers` shows the three measures for the workers
 # with the most curves.
 
 # %% tags=["hide-input"]
@@ -375,9 +499,20 @@ for _, row in var.iterrows():
     sub = "all" if row["subset"] == "all workers" else "without_top5"
     rec(f"behaviour/diversity/{row['measure']}/icc_{sub}", round(float(row["icc"]), 3), n=int(row["workers"]))
 fig = figs.worker_distributions(gm, diversity.MEASURES)
-ch.save_figure(fig, "diversity-workers")
-plt.show()
+ch.figure(fig, "diversity-workers")
 var.round(3)
+
+# %% [markdown]
+# ```{glue:figure} fig.diversity-workers
+# :name: fig-diversity-workers
+#
+# Per-worker distributions of three measures of each answer's gaze curve, for the workers with the
+# most gaze curves (W1 has the most; the number of curves is in brackets): in-pane share (share of
+# the query's samples on this answer), reading speed (characters per second, log scale) and depth
+# (furthest position reached, share of the answer). Boxes span the quartiles with the median
+# inside; whiskers reach 1.5 times the interquartile range, outliers are not drawn. Boxes that sit
+# at different places for different workers are what the ICC in the table measures.
+# ```
 
 # %% tags=["hide-input"]
 ws = diversity.worker_summary(gm)
@@ -401,19 +536,20 @@ ws.head(10).round(3)
 # {glue:text}`behaviour.diversity.speed_cps.icc_without_top5:.2f` and
 # {glue:text}`behaviour.diversity.furthest.icc_without_top5:.2f`. The paper's claim of diverse
 # behaviour holds in this sense: a sizeable part of the variation is a property of the person, which
-# is also why every interval here resamples workers.
+# is also why every interval here resamples workers, and why {ref}`ch-reward` evaluates its models
+# on folds grouped by worker.
 #
 # ## Reading events: what webcam gaze supports
 #
 # Fixations need a steady clock: gaze is resampled to a 20 Hz grid (no interpolation across gaps over
 # 200 ms) and pymovements' I-DT finds fixations with a dispersion of at most 150 px and a minimum
 # duration of 200 ms — thresholds sized for webcam noise, not for a lab tracker. Only page sessions
-# with a median rate of at least {glue:text}`behaviour.events.min_rate_hz` Hz are used.
+# with a median rate of at least {glue:text}`behaviour.events.min_rate_hz` Hz are used
+# ({numref}`fig-event-support`); {numref}`fig-fixations` shows the durations of the fixations found.
 
 # %% tags=["hide-input"]
 fig = figs.rate_support(rates, events.MIN_RATE_HZ)
-ch.save_figure(fig, "event-support")
-plt.show()
+ch.figure(fig, "event-support")
 sess = rates["session"].reset_index().rename(columns={"interval_ms": "rate"})
 sess.columns = ["worker", "task_id", "session", "rate"]
 ok = sess[sess["rate"] >= events.MIN_RATE_HZ].sort_values(["worker", "task_id", "session"]).reset_index(drop=True)
@@ -432,8 +568,28 @@ rec("behaviour/events/median_duration_ms", round(fs["median_duration_ms"]), n=fs
 rec("behaviour/events/on_text_share", round(fs["on_text_share"], 3), n=fs["fixations"])
 rec("behaviour/events/regression_share", round(fs["regression_share"], 3), n=fs["transitions"])
 fig = figs.fixation_durations(fix)
-ch.save_figure(fig, "fixations")
-plt.show()
+_ = ch.figure(fig, "fixations")
+
+# %% [markdown]
+# ```{glue:figure} fig.event-support
+# :name: fig-event-support
+#
+# Median sampling rate (Hz, 1 Hz bins, values above 40 Hz drawn at 40) of each page session (blue)
+# and each query (orange) of the workers analysed, as densities; the legend gives n. The dashed line
+# is the {glue:text}`behaviour.events.min_rate_hz` Hz minimum for fixation detection: sessions left
+# of it are too slow for events and are not used ({glue:text}`behaviour.events.session_share:.0%` of
+# the sessions reach the cut).
+# ```
+#
+# ```{glue:figure} fig.fixations
+# :name: fig-fixations
+#
+# Durations of the {glue:text}`behaviour.events.fixations:,` fixations that I-DT finds in the
+# {glue:text}`behaviour.events.sessions_used` sessions processed (ms, 50 ms bins on the 20 Hz grid,
+# durations above 3000 ms drawn at 3000; y: number of fixations). The median is
+# {glue:text}`behaviour.events.median_duration_ms` ms; the long tail is most likely webcam noise
+# merging neighbouring fixations.
+# ```
 
 # %% [markdown]
 # {glue:text}`behaviour.events.session_share:.0%` of page sessions and

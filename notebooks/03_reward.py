@@ -16,12 +16,15 @@
 # # Reward models from implicit feedback
 #
 # The paper's central claim (C3) is that a reward model built on where readers look and move the
-# mouse predicts which of two answers they prefer better than a text-only reward model: 55 % →
-# 64 % pairwise accuracy. This chapter rebuilds the features from the raw samples, fits every model
+# mouse predicts which of two answers they prefer better than a text-only reward model:
+# {glue:text}`paper.pairwise.text.accuracy:.0%` → {glue:text}`paper.pairwise.if.accuracy:.0%`
+# pairwise accuracy. This chapter rebuilds the features from the raw samples, fits every model
 # on **the same pairs and the same folds**, and evaluates them under two protocols: the release's
 # (row-wise folds, features selected once on all data, the 24-worker exclusion) and a worker-grouped
 # one (no worker in both training and test folds, selection inside each training fold, several
 # seeds, exclusion by our documented quality rule).
+#
+# Downloads: {download}`executed notebook <03_reward.ipynb>` · {download}`results (JSON) <../../results/03_reward.json>` · source: `notebooks/03_reward.py`
 
 # %% tags=["parameters"]
 mode = "full"  # "quick" (CI) or "full" (the book)
@@ -30,7 +33,6 @@ data = None  # release folder or archive; None -> $IFLLM_DATA, else the pinned d
 results_dir = "results"
 
 # %% tags=["hide-input"]
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from ifl_utils import features as F
@@ -62,8 +64,8 @@ rec = ch.record
 # %% [markdown]
 # ## Features
 #
-# Every feature of a query is computed from that query's own samples (the time rule of the data
-# chapter assigns each tracker callback to the query on screen), never from the whole conversation
+# Every feature of a query is computed from that query's own samples (the time rule of
+# {ref}`ch-dataset` assigns each tracker callback to the query on screen), never from the whole conversation
 # (the release's phase features were identical for all turns of a conversation, §5 item 3 of the
 # notes). Text features (lengths, the hidden bullet-point instruction, answer structure) form their
 # own group and are **never counted as implicit feedback** (§5 item 4). The dictionary:
@@ -84,11 +86,13 @@ fdict.set_index("name")
 # 1 is the end of the answer; "engaged time" sums the gaps between consecutive samples inside a
 # pane, each gap capped at 1 s.
 #
+# (sec-pairwise)=
 # ## Pairwise preference (T2)
 #
 # The label is `right_preferred` (1 = the right pane, `llm_response_2`, was preferred). Rows: pairwise
 # queries with a stated preference, a behaviour folder and no LLM error. Every model sees the same
-# rows and folds within a protocol.
+# rows and folds within a protocol. The table gives every model's accuracy and AUC under both
+# protocols; {numref}`fig-t2-accuracy` draws the accuracies.
 
 # %% tags=["hide-input"]
 rows_p, X_p = pipeline.design(queries, feats, embeddings, "pairwise", excluded["paper"])
@@ -166,10 +170,22 @@ show
 
 # %% tags=["hide-input"]
 fig = figs.accuracy_by_protocol(t2, majority=float(max(rows_q["y"].mean(), 1 - rows_q["y"].mean())))
-ch.save_figure(fig, "t2-accuracy")
-plt.show()
+_ = ch.figure(fig, "t2-accuracy")
 
 # %% [markdown]
+# ```{glue:figure} fig.t2-accuracy
+# :name: fig-t2-accuracy
+#
+# T2: out-of-fold pairwise accuracy (share of pairs where the model picks the preferred answer) of
+# every model under the paper protocol (orange; {glue:text}`pairwise.rows.paper.pairs` pairs) and
+# the worker-grouped protocol (blue; {glue:text}`pairwise.rows.grouped.pairs` pairs), with 95 %
+# intervals from a bootstrap over workers. The dashed line is the majority rate of the grouped rows
+# ({glue:text}`pairwise.majority_rate.grouped`). Compare each model's two dots, and the
+# implicit-feedback models with `length`.
+# ```
+
+# %% [markdown]
+# (sec-if-vs-text)=
 # ### Is implicit feedback better than text under the grouped protocol?
 #
 # The paired test compares the best IF or text+IF model with the best text-only model on the same
@@ -199,14 +215,14 @@ pd.DataFrame([pdiff]).round(3)
 # {glue:text}`pairwise.paired.grouped.verdict`.
 #
 # **What reproduces.** Under the release's protocol our IF random forest reaches
-# {glue:text}`pairwise.if_rf.paper.accuracy` (paper 0.64; the release's own script re-run on the
-# released data gives 0.625, so we are {glue:text}`pairwise.if_rf.paper.gap_to_rerun` from that
+# {glue:text}`pairwise.if_rf.paper.accuracy` (paper {glue:text}`paper.pairwise.if.accuracy:.2f`; the release's own
+# script re-run on the released data gives {glue:text}`paper.pairwise.if_rf.paper.rerun_accuracy:.3f`, so we are {glue:text}`pairwise.if_rf.paper.gap_to_rerun` from that
 # re-run). Grouped by worker, with in-fold selection and our quality exclusion, it falls to
 # {glue:text}`pairwise.if_rf.grouped.accuracy` ({glue:text}`pairwise.if_rf.grouped_paperlist.accuracy`
 # with the paper's exclusion list instead). The text side depends on what "text" means: answer
 # lengths alone reach {glue:text}`pairwise.length.grouped.accuracy` grouped
 # ({glue:text}`pairwise.length.paper.accuracy` under the paper protocol), above the paper's
-# text-only 0.55, while frozen MiniLM embeddings with logistic regression reach
+# text-only {glue:text}`paper.pairwise.text.accuracy:.2f`, while frozen MiniLM embeddings with logistic regression reach
 # {glue:text}`pairwise.text_embed.grouped.accuracy`. The weak points account for the gap as
 # follows: row-wise folds versus worker-grouped folds (§5 item 1) and selection on all data (item 2)
 # together are the difference between the two protocol columns of each IF row; counting lengths
@@ -259,6 +275,7 @@ weak = pd.DataFrame([
 weak
 
 # %% [markdown]
+# (sec-pointwise)=
 # ## Pointwise (T3)
 #
 # Pointwise queries have one answer. Two labels: the Likert rating (1-5, regression) and, from the
@@ -317,25 +334,47 @@ t3[t3["task"] == "better_than_previous"].dropna(axis=1, how="all").set_index(["p
 # Permutation importance of the text+IF random forest (`text_if`: gaze, mouse, cross and text
 # features, top 50 selected in each training fold) on **held-out** worker-grouped folds (the release
 # used Gini importances of a forest refit on all rows), and the accuracy lost when a whole feature
-# group is permuted, by answer-length tertile of the pair (shared cut points of the data chapter).
+# group is permuted, by answer-length tertile of the pair (the cut points shared with
+# {ref}`ch-behaviour`).
 # Each bar is the mean accuracy drop over the five held-out folds; a feature not selected in a fold
-# counts as 0 there.
+# counts as 0 there ({numref}`fig-f7-importance` per feature, {numref}`fig-f7-groups-by-length` per
+# group and length).
 
 # %% tags=["hide-input"]
 tert = pair_tertile(queries)
 fi, gi = pipeline.heldout_importance(models["text_if"], X_q, rows_q, tert, seed=seed, n_repeats=n_repeats)
-fig = figs.top_features(fi)
-ch.save_figure(fig, "f7-importance")
-plt.show()
+fig = figs.top_features(fi, model="the text + IF random forest (text_if)")
+ch.figure(fig, "f7-importance")
 top = fi.iloc[0]
 rec("pairwise/importance/top_feature", top["feature"])
 _ = rec("pairwise/importance/top_group", top["group"])
 
+# %% [markdown]
+# ```{glue:figure} fig.f7-importance
+# :name: fig-f7-importance
+#
+# F7: the fifteen features of the text+IF random forest with the largest held-out permutation
+# importance: the drop in accuracy (share of pairs) when one feature is shuffled among the held-out
+# pairs, averaged over worker-grouped folds and repeats; colour: feature group (gaze blue, mouse
+# orange, cross-modality green, text vermillion). The top feature is
+# {glue:text}`pairwise.importance.top_feature`; a bar near zero means the feature adds nothing on
+# workers the forest has not seen.
+# ```
+
 # %% tags=["hide-input"]
 fig = figs.group_importance_by_length(gi)
-ch.save_figure(fig, "f7-groups-by-length")
-plt.show()
+ch.figure(fig, "f7-groups-by-length")
 gi.pivot(index="tertile", columns="group", values="importance").reindex(["short", "medium", "long"]).round(3)
+
+# %% [markdown]
+# ```{glue:figure} fig.f7-groups-by-length
+# :name: fig-f7-groups-by-length
+#
+# F7 by group: accuracy drop (share of pairs) when all features of one group are shuffled together
+# on the held-out pairs of each answer-length tertile (n pairs under each tertile; colour: group as
+# in {numref}`fig-f7-importance`). A bar below zero means shuffling the group did not hurt: within
+# the noise, the forest does not use it on those pairs.
+# ```
 
 # %% [markdown]
 # The feature the text+IF forest leans on most when permuted on held-out workers is
@@ -343,7 +382,7 @@ gi.pivot(index="tertile", columns="group", values="importance").reindex(["short"
 #
 # ## Out-of-fold predictions
 #
-# For the DPO chapter, every model's grouped-protocol out-of-fold predictions (first seed) are
+# For the DPO chapter ({ref}`ch-dpo`), every model's grouped-protocol out-of-fold predictions (first seed) are
 # calibrated by cross-fitted Platt scaling (each fold calibrated on the other folds) and written to
 # `results/oof/<model>.parquet` with the query id, the predicted label (1 = right preferred), the
 # calibrated probability of that label, the model and the fold.

@@ -44,6 +44,8 @@
 # steps, one seed, and short greedy generations. The numbers below are a faithful run of the
 # *method* at toy scale, not a reproduction of the paper's magnitudes; the same code runs the
 # paper's models on GPUs (last section).
+#
+# Downloads: {download}`executed notebook <04_dpo.ipynb>` · {download}`results (JSON) <../../results/04_dpo.json>` · source: `notebooks/04_dpo.py`
 
 # %% tags=["parameters"]
 mode = "full"  # "quick" (CI) or "full" (the book)
@@ -56,10 +58,10 @@ model = "smollm2-135m-instruct"  # or any Hugging Face id / local folder
 import os
 import warnings
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from myst_nb import glue
 
 from ifl_utils.data.api import Dataset
 from ifl_utils.dpo import data as dpo_data
@@ -97,8 +99,8 @@ pd.Series({k: str(v) for k, v in cfg.to_dict().items()}, name="setting").to_fram
 # A pair is a pairwise query with both answers shown and no LLM error. Workers are split once,
 # seeded, into training and test workers (about a fifth of the pairs go to test; a worker never
 # contributes to both sides). The label sources are the workers' explicit choices, the reward
-# chapter's out-of-fold predictions of three reward models (text only, implicit feedback, both) and
-# a random-label control on the same pairs as the explicit labels.
+# chapter's ({ref}`ch-reward`) out-of-fold predictions of three reward models (text only, implicit
+# feedback, both) and a random-label control on the same pairs as the explicit labels.
 
 # %% tags=["hide-input"]
 rec = ch.record
@@ -172,20 +174,27 @@ pd.DataFrame({s: {"train s": round(r["train_seconds"], 1), "generation s": round
 
 # %% tags=["hide-input"]
 fig = figs.learning_curves({s: r["logs"] for s, r in runs.items()})
-ch.save_figure(fig, "learning-curves")
-plt.show()
+_ = ch.figure(fig, "learning-curves")
 
 # %% [markdown]
-# The left panel shows the preference part of the loss on each training batch; the right panel
-# the implicit-reward margin β·[(log π − log π_ref)(chosen) − (log π − log π_ref)(rejected)],
-# which should rise above zero as the policy moves towards its labels. Batches are small, so the
-# curves are noisy.
+# ```{glue:figure} fig.learning-curves
+# :name: fig-learning-curves
+#
+# DPO training, one line per label source (colours in the right panel's legend). Left: the rDPO part
+# of the loss (nats) on each training batch against the DPO step. Right: the implicit-reward margin
+# β·[(log π − log π_ref)(chosen) − (log π − log π_ref)(rejected)] on the same batches (β × nats);
+# the grey line is zero.
+# ```
+#
+# In {numref}`fig-learning-curves` the margin should rise above zero as the policy moves towards its
+# labels. Batches are small, so the curves are noisy.
 #
 # ## Held-out preference accuracy of the implicit reward
 #
 # DPO turns the policy into a reward model: r(x, y) = β (log π(y|x) − log π_ref(y|x)). On the test
 # workers' pairs we ask how often that reward prefers the answer the *worker* preferred (ties count
-# half; at step 0 every margin is zero, so untrained policies score 0.5).
+# half; at step 0 every margin is zero, so untrained policies score 0.5;
+# {numref}`fig-implicit-accuracy`).
 
 # %% tags=["hide-input"]
 acc_rows = {}
@@ -201,9 +210,19 @@ for s in dpo_data.LABEL_SOURCES:
 acc = pd.DataFrame(acc_rows).T
 fig = figs.gains(acc, "accuracy", "ci_lo", "ci_hi", "held-out preference accuracy (share of pairs)",
                  "Implicit reward vs the workers' choices", ref=0.5)
-ch.save_figure(fig, "implicit-accuracy")
-plt.show()
+ch.figure(fig, "implicit-accuracy")
 acc.round(3)
+
+# %% [markdown]
+# ```{glue:figure} fig.implicit-accuracy
+# :name: fig-implicit-accuracy
+#
+# Held-out preference accuracy of each DPO policy's implicit reward, one bar per label source: the
+# share of the {glue:text}`dpo.split.test_pairs` test pairs (all from held-out workers) on which
+# the reward prefers the answer the worker preferred, ties counted half. Error bars: 95 % intervals
+# from a bootstrap over test workers; the dashed line at 0.5 is chance. A bar whose interval covers 0.5 does not separate from
+# chance.
+# ```
 
 # %% [markdown]
 # Explicit labels give {glue:text}`dpo.explicit.implicit_reward_accuracy` and their reversed
@@ -235,7 +254,8 @@ by_len.round(3)
 # the **training** workers' explicit labels. It scores the SFT answer and each DPO policy's answer to
 # the same held-out prompts (pointwise-mode questions of the test workers, with their context, as the
 # release drew evaluation prompts from pointwise tasks). Every row shares one cached set of SFT
-# answers (§5 item 12), and decoding is greedy.
+# answers (§5 item 12), and decoding is greedy. {numref}`fig-proxy-gain` shows the gain of each
+# policy over SFT.
 
 # %% tags=["hide-input"]
 judge_train = dpo_data.build_pairs(queries, "explicit", ex.train_workers, seed=cfg.seed)
@@ -265,9 +285,18 @@ for s, r in runs.items():
 gain_table = pd.DataFrame(gain_rows).T
 fig = figs.gains(gain_table, "gain", "gain_lo", "gain_hi", "proxy score gain, DPO - SFT (logit units)",
                  "DPO vs SFT answers on held-out prompts", ref=0.0)
-ch.save_figure(fig, "proxy-gain")
-plt.show()
+ch.figure(fig, "proxy-gain")
 gain_table.round(3)
+
+# %% [markdown]
+# ```{glue:figure} fig.proxy-gain
+# :name: fig-proxy-gain
+#
+# Proxy-judge score gain of each DPO policy over the shared SFT answers, one bar per label source:
+# the mean over held-out prompts of the judge's score of the DPO answer minus that of the SFT answer
+# (logit units, arbitrary zero). Error bars: 95 % intervals from a bootstrap over the test workers;
+# the dashed line is no gain. Read each bar against the random-label control.
+# ```
 
 # %% [markdown]
 # The proxy judge itself agrees with held-out workers on {glue:text}`dpo.proxy_judge.heldout_accuracy`
@@ -283,6 +312,7 @@ gain_table.round(3)
 # possible "Δ / SFT score" ratio has no meaning here; the comparison between label sources below
 # uses ratios of gains.
 #
+# (sec-nearly-triples)=
 # ## "Nearly triples": implicit-feedback vs text-only labels
 
 # %% tags=["hide-input"]
@@ -290,15 +320,21 @@ if "if_rm" in diffs and "text_rm" in diffs:
     ratio = dpo_eval.gain_ratio(diffs["if_rm"], diffs["text_rm"], n_resamples=n_boot, seed=seed)
     rec("dpo/if_vs_text/gain_ratio", round(ratio["ratio"], 3),
         ci=(round(ratio["ci"][0], 3), round(ratio["ci"][1], 3)), n=ratio["n"], protocol="proxy judge")
-    print(f"IF-RM gain / text-RM gain = {ratio['ratio']:.3f} (95% CI {ratio['ci'][0]:.3f} to {ratio['ci'][1]:.3f})")
+    if np.isfinite(ratio["ratio"]):
+        ratio_text = (f"IF-RM gain / text-RM gain = {ratio['ratio']:.3f} "
+                      f"(95 % CI {ratio['ci'][0]:.3f} to {ratio['ci'][1]:.3f})")
+    else:  # 0 / 0: both label sources left the judge's score unchanged (typical of quick mode)
+        ratio_text = "undefined in this build: the text-only gain is zero, so the ratio has no value"
 else:
     missing = [s for s in ("if_rm", "text_rm") if s not in diffs]
     rec("dpo/if_vs_text/gain_ratio", f"not run: no runs for {', '.join(missing)} (reward-model OOF files missing)")
-    print(ch.results.numbers["dpo/if_vs_text/gain_ratio"]["value"])
+    ratio_text = ch.results.numbers["dpo/if_vs_text/gain_ratio"]["value"]
+glue("dpo.ratio_text", ratio_text, display=False)
+print(ratio_text)
 
 # %% [markdown]
 # The paper's claim is a ratio of about 3 between the implicit-feedback and text-only label
-# sources ({glue:text}`dpo.if_vs_text.gain_ratio`). A ratio of two small, noisy gains has a very
+# sources; here: {glue:text}`dpo.ratio_text`. A ratio of two small, noisy gains has a very
 # wide interval; it means something only when the text-only gain is clearly above zero.
 #
 # ## Which orientation moves the score which way

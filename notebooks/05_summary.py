@@ -20,6 +20,8 @@
 # wrote in this build; the verdicts follow fixed rules (see `ifl_utils.summary`): a count is
 # reproduced when it is equal; an estimate when the paper's value lies inside our 95 % CI, partly
 # when it is outside but within 3 points.
+#
+# Downloads: {download}`executed notebook <05_summary.ipynb>` · {download}`results (JSON) <../../results/05_summary.json>` · source: `notebooks/05_summary.py`
 
 # %% tags=["parameters"]
 mode = "full"  # "quick" (CI) or "full" (the book)
@@ -28,22 +30,25 @@ data = None  # unused here: the summary reads the other chapters' results
 results_dir = "results"
 
 # %% tags=["hide-input"]
-import pandas as pd
+from IPython.display import Markdown
 from myst_nb import glue
 
 from ifl_utils import results as res
 from ifl_utils.notebook import setup
-from ifl_utils.summary import summary_table, verdict_counts
+from ifl_utils.summary import summary_markdown, summary_table, verdict_counts
 
 ch = setup("05_summary", mode=mode, seed=seed, results_dir=results_dir, data=data)
 table = summary_table(ch.root / results_dir)
 counts = verdict_counts(table)
 for verdict in ("reproduced", "partly", "not reproduced", "not run"):
     ch.record(f"summary/{verdict.replace(' ', '_')}", counts.get(verdict, 0))
-pd.set_option("display.max_colwidth", None)
-table[["claim", "what", "paper", "ours", "protocol", "verdict"]]
+glue("summary.table", Markdown(summary_markdown(table)), display=False)
 
 # %% [markdown]
+# ```{glue:md} summary.table
+# :format: myst
+# ```
+#
 # Of the {glue:text}`summary.reproduced` + {glue:text}`summary.partly` +
 # {glue:text}`summary.not_reproduced` + {glue:text}`summary.not_run` claims,
 # {glue:text}`summary.reproduced` are reproduced, {glue:text}`summary.partly` partly,
@@ -85,13 +90,14 @@ for key, (nb, name) in {
 # - **The dataset counts** ({ref}`ch-dataset`). The release cannot produce the paper's worker count; the closest
 #   selection gives {glue:text}`s.questions` queries from {glue:text}`s.workers` workers. This does not
 #   change any conclusion, but the abstract's counts cannot be checked.
-# - **Diverse reading** (chapter 2). People do read differently: a large share of the variance of
-#   reading speed lies between workers ({glue:text}`s.icc_speed`), and trajectory clusters carry worker
-#   identity. But a data-driven choice of the number of clusters gives {glue:text}`s.k_data`, not ten,
-#   so the paper's ten "types" describe a continuum more than distinct groups. Gaze and mouse are not
-#   independent: {glue:text}`s.cursor` of {glue:text}`s.cursor_n` workers read with the cursor.
-# - **55 % → 64 %** (chapter 3). Under the release's own protocol (turns of one worker in both training
-#   and test folds, features selected on all rows, the hand-picked 24-worker exclusion) our numbers
+# - **Diverse reading** ({ref}`ch-behaviour`). People do read differently: a large share of the
+#   variance of reading speed lies between workers ({glue:text}`s.icc_speed`), and trajectory clusters carry worker
+#   identity. But a data-driven choice of the number of clusters gives {glue:text}`s.k_data`, not ten
+#   ({numref}`fig-f5-k-selection`), so the paper's ten "types" describe a continuum more than distinct
+#   groups. Gaze and mouse are not independent: {glue:text}`s.cursor` of {glue:text}`s.cursor_n`
+#   workers read with the cursor ({numref}`fig-f6-per-worker`).
+# - **{glue:text}`paper.pairwise.text.accuracy:.0%` → {glue:text}`paper.pairwise.if.accuracy:.0%`** ({ref}`ch-reward`, {numref}`fig-t2-accuracy`). Under the release's own protocol
+#   (turns of one worker in both training and test folds, features selected on all rows, the hand-picked 24-worker exclusion) our numbers
 #   land on the paper's: text {glue:text}`s.text_paper`, implicit feedback {glue:text}`s.if_paper`.
 #   Two of the release's weak points explain most of the gap: answer *length* alone reaches
 #   {glue:text}`s.length_paper` under that protocol (lengths were counted as implicit feedback), and
@@ -99,5 +105,5 @@ for key, (nb, name) in {
 #   (text + IF {glue:text}`s.textif_grouped`, length alone {glue:text}`s.length_grouped`, text
 #   {glue:text}`s.text_grouped`). Against the best text-only model under worker-grouped folds:
 #   {glue:text}`s.paired_verdict`.
-# - **DPO "nearly triples" the gain** (chapter 4). See the DPO chapter for what a laptop-scale run
-#   can and cannot say; its ratio is in the table above.
+# - **DPO "nearly triples" the gain** ({ref}`ch-dpo`). See the DPO chapter for what a laptop-scale
+#   run can and cannot say ({numref}`fig-proxy-gain`); its ratio is in the table above.

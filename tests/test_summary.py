@@ -58,3 +58,23 @@ def test_undefined_ratio_is_not_run():
     c4 = _claim("C4")
     row = evaluate(c4, {"04_dpo": {"dpo/if_vs_text/gain_ratio": _num(None)}})
     assert row["verdict"] == "not run" and "not estimable" in row["ours"]
+
+
+def test_markdown_table_links_every_claim_to_its_section(tmp_path):
+    from ifl_utils.summary import summary_markdown
+
+    (tmp_path / "01_dataset.json").write_text(json.dumps({"notebook": "01_dataset", "numbers": {
+        "dataset/questions": _num(1362), "dataset/workers": _num(57)}}))
+    t = summary_table(tmp_path)
+    t.loc[0, "protocol"] = "a | b"              # a pipe must not split the cell
+    md = summary_markdown(t).splitlines()
+    assert len(md) == 2 + len(CLAIMS)
+    assert all(line.count(" | ") == 6 for line in md[2:])   # 7 cells: the escaped pipe is no separator
+    assert md[2].endswith("| {ref}`sec-paper-counts` |") and "a \\| b" in md[2]
+    assert [c.label for c in CLAIMS if c.key in ("C1", "C4")] == ["sec-paper-counts", "sec-nearly-triples"]
+
+
+def test_claim_label_defaults_to_the_chapter():
+    from ifl_utils.summary import Claim
+
+    assert Claim("X", "t", "p", "03_reward", "interval").label == "ch-reward"

@@ -41,6 +41,27 @@ _MODELS = ("gpt-4o-mini", "deepseek-ai/DeepSeek-V3", "meta-llama/Llama-3.3-70B-I
            "claude-sonnet-4-5-20250929")
 
 
+#: Defects (numbers of the data reference §3, as in the quality report) that ``inject_defects``
+#: writes on purpose, with what is injected. Each is counted by the parser; all of them are present
+#: with the default 3 workers and 3 turns or more (fewer workers inject fewer).
+INJECTED_DEFECTS: dict[int, str] = {
+    2: "windows with inner quotes and commas",
+    3: "a window ending in a quote",
+    4: "one pointwise folder in the old 6-column rel format",
+    5: "a window written without its quotes",
+    9: "the first two batches of one folder swapped",
+    11: "a repeated page_time (hidden tab)",
+    13: "one conversation's query_timestamp +4 h",
+    15: "a spurious \\r\\n in one answer",
+    17: "emoji in the answers (UTF-16 indexing)",
+    20: "an unrated last turn",
+}
+#: Defects every synthetic release has, injected or not: how the website writes (#1 no header,
+#: #7 pairwise abs_gaze twice, #27 mouse before the first move, #28 camera flag 0) and what the
+#: answer texts hold (#2 commas, #3 quoted words, #17 emoji).
+INHERENT_DEFECTS: tuple[int, ...] = (1, 2, 3, 7, 17, 27, 28)
+
+
 @dataclass(frozen=True)
 class SynthConfig:
     """Size of the generated release."""

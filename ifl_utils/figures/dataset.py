@@ -16,7 +16,8 @@ def sampling_rate_by_worker(rate_hz: pd.Series) -> plt.Figure:
     ax.axvline(r.median(), color=OKABE_ITO[5], ls="--", label=f"median {r.median():.1f} Hz")
     ax.set_xlabel("median sampling rate of the worker (Hz)")
     ax.set_ylabel("workers (count)")
-    ax.set_title("Most webcams delivered 10-15 gaze samples per second")
+    q1, q3 = r.quantile([0.25, 0.75])
+    ax.set_title(f"Half the workers' webcams delivered {q1:.0f}-{q3:.0f} gaze samples per second")
     ax.legend(title=f"n = {len(r)} workers")
     return fig
 
@@ -30,7 +31,8 @@ def callbacks_per_query(callbacks: pd.Series) -> plt.Figure:
     ax.axvline(c.median(), color=OKABE_ITO[5], ls="--", label=f"median {c.median():.0f}")
     ax.set_xlabel("tracker callbacks assigned to the query (count, log scale)")
     ax.set_ylabel("queries (count)")
-    ax.set_title("A query gets a few hundred to a few thousand samples")
+    p10, p90 = c.quantile([0.1, 0.9])
+    ax.set_title(f"Most queries (10th-90th percentile) get {p10:,.0f} to {p90:,.0f} samples")
     ax.legend(title=f"n = {len(c)} queries")
     return fig
 
@@ -47,7 +49,9 @@ def likert_distribution(table: pd.DataFrame) -> plt.Figure:
     ax.set_xticks(range(5), ["1 very\ndissatisfied", "2", "3", "4", "5 very\nsatisfied"])
     ax.set_xlabel("Likert rating")
     ax.set_ylabel("answers (%)")
-    ax.set_title("Ratings pile up at 4 and 5: a ceiling for Likert targets")
+    top = [(row["4"] + row["5"]) for _, row in table.iterrows()]
+    ax.set_title(f"{min(top):.0%}-{max(top):.0%} of ratings are 4 or 5: a ceiling for Likert targets"
+                 if len(top) > 1 else f"{top[0]:.0%} of ratings are 4 or 5")
     ax.legend()
     return fig
 
@@ -64,7 +68,8 @@ def model_win_rates(table: pd.DataFrame) -> plt.Figure:
     ax.set_yticks(y, [f"{m} (n = {n})" for m, n in zip(t["model"], t["judged_pairs"])])
     ax.set_xlabel("pairwise win rate (%, 95 % CI over workers)")
     ax.set_ylabel("answering model")
-    ax.set_title("No model wins clearly more often than chance")
+    apart = int(((t["ci_lo"] > 0.5) | (t["ci_hi"] < 0.5)).sum())
+    ax.set_title(f"{apart} of {len(t)} models' win rates have a 95 % CI that excludes 50 %")
     return fig
 
 
@@ -78,7 +83,11 @@ def worker_concentration(per_worker: dict[str, pd.Series]) -> plt.Figure:
                 label=f"{name} ({len(v)} workers)")
     ax.set_xlabel("workers, largest contributors first (count)")
     ax.set_ylabel("cumulative share of the data (%)")
-    ax.set_title("A handful of workers hold most of the data")
+    first = next(iter(per_worker.items()), None)
+    if first is not None:
+        v = np.sort(first[1][first[1] > 0].to_numpy(dtype=float))[::-1]
+        k = int(np.searchsorted(np.cumsum(v) / v.sum(), 0.5) + 1)
+        ax.set_title(f"{k} of {len(v)} workers hold half of the {first[0]}")
     ax.set_ylim(0, 101)
     ax.legend()
     return fig

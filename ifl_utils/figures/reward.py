@@ -25,13 +25,15 @@ def accuracy_by_protocol(table: pd.DataFrame, majority: float):
     ax.invert_yaxis()
     ax.set_xlabel("pairwise accuracy (out-of-fold, 95 % CI over workers)")
     ax.set_ylabel("model")
-    ax.set_title("Row-wise folds flatter every model; grouped by worker, gains shrink")
+    ax.set_title("Pairwise accuracy under row-wise (paper) and worker-grouped folds")
     ax.legend(loc="lower right", fontsize=8)
     return fig
 
 
-def top_features(fi: pd.DataFrame, k: int = 15):
-    """F7: the ``k`` features with the largest held-out permutation importance, coloured by group."""
+def top_features(fi: pd.DataFrame, k: int = 15, model: str = "the model"):
+    """F7: the ``k`` features with the largest held-out permutation importance, coloured by group.
+
+    ``model`` names the model whose importances ``fi`` holds (for the title)."""
     d = fi.head(k).iloc[::-1]
     fig, ax = plt.subplots(figsize=(6.4, 0.3 * len(d) + 1.2))
     ax.barh(d["feature"], d["importance"], color=[GROUP_COLOURS.get(g, "grey") for g in d["group"]])
@@ -40,7 +42,7 @@ def top_features(fi: pd.DataFrame, k: int = 15):
             ax.barh([], [], color=c, label=g)
     ax.set_xlabel("accuracy drop when permuted (held-out folds)")
     ax.set_ylabel("feature")
-    ax.set_title("Which behaviour features the IF random forest uses")
+    ax.set_title(f"Which features {model} uses")
     ax.legend(fontsize=8, loc="lower right")
     return fig
 
