@@ -51,7 +51,7 @@ CALLBACK_TABLE = [c.name for c in SAMPLE_COLUMNS
 #: Columns of the ``assignment`` cache table (depend on the query log; written by the parent).
 ASSIGNMENT_TABLE = [c.name for c in SAMPLE_COLUMNS if c.name not in CALLBACK_TABLE]
 #: Folders per parsing task (each task writes one Parquet part of the callbacks table).
-CHUNK = 60
+CHUNK = 30
 _LIGHT = ("epoch", "page_time", "file_row") + tuple(f"{m}{p}_char" for p in PANES for m in MODALITIES)
 
 
@@ -95,7 +95,11 @@ def _parse_chunk(job: tuple[str, list[tuple[str, int, str]], str]) -> list[tuple
             for p in PANES:
                 cols[f"{m}{p}_in"] = ~np.isnan(cols[f"{m}{p}_x"])
         tables.append(callbacks_arrow(cols, CALLBACK_TABLE))
-        back.append(((worker, task), _light(cols), counts, mode, bool(cols["valid"].mask.all())))
+        light = _light(cols)
+        # page sessions depend on the folder alone: found here, in parallel (§1.7)
+        light["session"], light["origin"] = page_sessions(
+            pd.DataFrame({c: light[c] for c in ("epoch", "page_time", "file_row")}, copy=False))
+        back.append(((worker, task), light, counts, mode, bool(cols["valid"].mask.all())))
     table = pa.concat_tables(tables)
     table = table.replace_schema_metadata(_pandas_metadata(CALLBACK_TABLE))
     pq.write_table(table, out, **_WRITE_OPTIONS)
@@ -142,18 +146,21 @@ def parse_to(root: Path, out_dir: Path, workers: int | None = None, progress: bo
     keys = [k for k, _ in folder_keys(root)]
     target = Path(out_dir) / "callbacks.parquet"
     target.mkdir(parents=True, exist_ok=True)
-    jobs = []
+    jobs, sizes = [], []
     for i in range(0, len(keys), CHUNK):
         part = [(w, t, f"user_behavior/{w}/{t}") for w, t in keys[i:i + CHUNK]]
         jobs.append((str(root), part, str(target / f"part-{i // CHUNK:04d}.parquet")))
+        sizes.append(sum(f.stat().st_size for _, _, rel in part for f in (root / rel).iterdir()))
+    # largest chunks first, so that the workers finish together; the part names keep key order
+    by_size = sorted(range(len(jobs)), key=lambda j: -sizes[j])
     n = workers or min(2, os.cpu_count() or 1)
     other = None
     if n > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=n) as pool:
-            futures = [pool.submit(_parse_chunk, j) for j in jobs]
+            futures = {j: pool.submit(_parse_chunk, jobs[j]) for j in by_size}
             if meanwhile is not None:
                 other = meanwhile()
-            done = [f.result() for f in futures]
+            done = [futures[j].result() for j in range(len(jobs))]
     else:
         done = [_parse_chunk(j) for j in jobs]
         if meanwhile is not None:
@@ -216,14 +223,15 @@ def build_release(root: Path, out_dir: Path, progress: bool = False, workers: in
     tasks, tcounts = read_task_table(root, last_display_ms=last)
     phase("display times, task and record tables")
 
-    assigned = assign_all(turns, frames)
+    assigned = assign_all(turns, frames,
+                          sessions={k: (light[k]["session"], light[k]["origin"]) for k in keys})
     groups = {(str(w), int(t)) for w, t in zip(turns["worker"], turns["task_id"])}
     sizes = np.array([len(frames[k]) for k in keys], dtype=np.int64)
     sess, qid = [], []
     for k in keys:
         a = assigned.get(k)
         if a is None:  # a folder without turns (§3 #21): behaviour kept, turn unknown
-            sess.append(page_sessions(frames[k])[0])
+            sess.append(light[k]["session"])
             qid.append(np.full(len(frames[k]), -1, dtype=np.int64))
         else:
             sess.append(a["session"].to_numpy())

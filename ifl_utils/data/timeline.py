@@ -648,7 +648,9 @@ def conversation_turns(turns: pd.DataFrame, key: Key) -> pd.DataFrame:
 
 
 def assign_all(turns: pd.DataFrame, folders: Mapping[Key, pd.DataFrame],
-               keys: Iterable[Key] | None = None) -> dict[Key, pd.DataFrame]:
+               keys: Iterable[Key] | None = None,
+               sessions: Mapping[Key, tuple[np.ndarray, np.ndarray]] | None = None
+               ) -> dict[Key, pd.DataFrame]:
     """Return, per linked folder, the session and turn of every callback.
 
     Parameters
@@ -659,6 +661,9 @@ def assign_all(turns: pd.DataFrame, folders: Mapping[Key, pd.DataFrame],
         ``(worker, task_id) -> callbacks``.
     keys
         Folders to process (default: all folders that have turns).
+    sessions
+        ``key -> (session, origin)`` of :func:`page_sessions`, when already computed (the cache
+        build finds them in its worker processes); computed here otherwise.
 
     Returns
     -------
@@ -672,7 +677,7 @@ def assign_all(turns: pd.DataFrame, folders: Mapping[Key, pd.DataFrame],
     out = {}
     for k in keys:
         cb = folders[k]
-        sess = page_sessions(cb)
+        sess = sessions[k] if sessions is not None and k in sessions else page_sessions(cb)
         turn = assign_turns(cb, groups[k], sess)
         out[k] = pd.DataFrame({"session": sess[0], "origin_ms": sess[1][sess[0]],
                                "turn": turn}, index=cb.index)
