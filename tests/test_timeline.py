@@ -276,6 +276,12 @@ def test_assign_all():
     assert list(out) == [("w", 1)]
     assert out[("w", 1)]["turn"].tolist() == [-1, 7, 8]
     assert out[("w", 1)]["origin_ms"].tolist() == [9_000.0] * 3
+    # sessions found elsewhere (the cache build's workers) are used as given
+    pre = tl.assign_all(turns, {("w", 1): cb}, sessions={("w", 1): tl.page_sessions(cb)})
+    pd.testing.assert_frame_equal(pre[("w", 1)], out[("w", 1)])
+    moved = tl.assign_all(turns, {("w", 1): cb},
+                          sessions={("w", 1): (np.zeros(3, dtype=np.int32), np.array([0.0]))})
+    assert moved[("w", 1)]["origin_ms"].tolist() == [0.0] * 3
 
 
 # --------------------------------------------------------------------------------------------
