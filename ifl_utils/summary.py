@@ -203,15 +203,16 @@ def _cell(text: Any) -> str:
 
 
 def summary_markdown(table: pd.DataFrame) -> str:
-    """The summary table as a MyST Markdown table whose last column links to the evidence.
+    """The summary table as a MyST Markdown table; each claim links to its evidence.
 
-    Each row's ``section`` label becomes a ``{ref}`` role, so Sphinx resolves it to the
-    section's title and a dead label fails the (warnings-as-errors) build.
+    Each row's ``section`` label becomes a ``{ref}`` role in the claim's cell, so Sphinx resolves
+    it to the section's title and a dead label fails the (warnings-as-errors) build. Five columns,
+    the long protocol last, so the table fits the page.
     """
-    head = ["Claim", "What the paper says", "Paper", "Ours (95 % CI)", "Protocol", "Verdict", "Where"]
+    head = ["Claim (where the evidence is)", "Paper", "Ours (95 % CI)", "Verdict", "Protocol"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
-        cells = [r["claim"], r["what"], r["paper"], r["ours"], r["protocol"], f"**{r['verdict']}**"]
-        lines.append("| " + " | ".join(_cell(c) for c in cells)
-                     + f" | {{ref}}`{r['section']}` |")
+        claim = f"**{_cell(r['claim'])}** {_cell(r['what'])} ({{ref}}`{r['section']}`)"
+        cells = [r["paper"], r["ours"], f"**{r['verdict']}**", r["protocol"]]
+        lines.append(f"| {claim} | " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"

@@ -69,8 +69,9 @@ def test_markdown_table_links_every_claim_to_its_section(tmp_path):
     t.loc[0, "protocol"] = "a | b"              # a pipe must not split the cell
     md = summary_markdown(t).splitlines()
     assert len(md) == 2 + len(CLAIMS)
-    assert all(line.count(" | ") == 6 for line in md[2:])   # 7 cells: the escaped pipe is no separator
-    assert md[2].endswith("| {ref}`sec-paper-counts` |") and "a \\| b" in md[2]
+    assert all(line.count(" | ") == 4 for line in md[2:])   # 5 cells: the escaped pipe is no separator
+    assert md[2].startswith("| **C1** ") and "({ref}`sec-paper-counts`) |" in md[2]
+    assert md[2].endswith("a \\| b |")
     assert [c.label for c in CLAIMS if c.key in ("C1", "C4")] == ["sec-paper-counts", "sec-nearly-triples"]
 
 
