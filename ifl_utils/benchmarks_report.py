@@ -2,7 +2,7 @@
 
 Each benchmark (``benchmarks/bench_<name>.py``) returns one JSON object with its figures and a
 ``targets`` mapping (figure name -> the largest acceptable value). :func:`save_result` writes it to
-``benchmarks/results/<name>.json`` with the time, the git commit, a fingerprint of the code and a
+``benchmarks/records/<name>.json`` with the time, the git commit, a fingerprint of the code and a
 description of the machine; the page never reruns a benchmark (too slow for CI): it loads those
 files (:func:`load_results`), checks every target (:func:`target_checks`), says how far each
 measurement is from the current commit and code (:func:`freshness`) and draws the measured/target
@@ -30,7 +30,7 @@ from .io import write_json_atomic
 BENCHMARKS: tuple[str, ...] = ("ingest", "behaviour", "features", "reward", "dpo")
 
 #: Where ``ifl bench NAME --save`` writes, relative to the repository root.
-RESULTS_DIR = Path("benchmarks") / "results"
+RESULTS_DIR = Path("benchmarks") / "records"
 
 #: The command that reruns every benchmark and saves the results.
 ALL_COMMAND = "make bench"
@@ -109,7 +109,7 @@ def _git(root: Path, *args: str) -> str | None:
 def git_commit(root: str | os.PathLike[str]) -> str | None:
     """Short hash of ``HEAD`` in ``root``, with ``+dirty`` when the tree has uncommitted changes.
 
-    Changes under ``benchmarks/results/`` do not count (saving a result must not make the next
+    Changes under ``benchmarks/records/`` do not count (saving a result must not make the next
     one dirty). Returns None when ``root`` is not a git checkout or git is unavailable.
     """
     root = Path(root)
@@ -194,7 +194,7 @@ def save_result(result: dict[str, Any], results_dir: str | os.PathLike[str], com
     result
         What the benchmark's ``main`` returned (must name its ``benchmark``).
     results_dir
-        Folder of the results files (``benchmarks/results`` of the repository).
+        Folder of the results files (``benchmarks/records`` of the repository).
     commit
         :func:`git_commit` of the tree the benchmark ran on (taken before it ran), or None.
     measured_at

@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     be = sub.add_parser("bench", help="run a benchmark; prints one JSON object",
                         description="Run a benchmark (benchmarks/bench_NAME.py) and print its result as "
                                     "JSON; 'all' runs every one in turn and prints {name: result}. "
-                                    "--save also writes benchmarks/results/NAME.json (with the time, "
+                                    "--save also writes benchmarks/records/NAME.json (with the time, "
                                     "the git commit, a fingerprint of the code and the machine), which "
                                     "the benchmarks page reads.")
     be.add_argument("name", choices=("ingest", "behaviour", "features", "reward", "dpo", "all"),
@@ -205,8 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--data", help="release folder or archive (default: $IFLLM_DATA)")
     be.add_argument("--repeat", type=int, default=3, help="repetitions; medians are reported (default 3)")
     be.add_argument("--save", action="store_true",
-                    help="also write each result to benchmarks/results/NAME.json (atomically)")
-    be.add_argument("--results-dir", help="folder for --save (default: benchmarks/results of the repository)")
+                    help="also write each result to benchmarks/records/NAME.json (atomically)")
+    be.add_argument("--results-dir", help="folder for --save (default: benchmarks/records of the repository)")
     be.set_defaults(func=_cmd_bench)
 
     fe = sub.add_parser("features", help="write the per-query feature table (Parquet or CSV by suffix) "

@@ -17,7 +17,7 @@
 #
 # How fast the book's stages run, against the targets the project set itself. Each benchmark is a
 # script in `benchmarks/` that prints one JSON object; `ifl bench NAME --save` also writes it to
-# `benchmarks/results/NAME.json` with the time of the measurement, the git commit it ran on and a
+# `benchmarks/records/NAME.json` with the time of the measurement, the git commit it ran on and a
 # description of the machine. This page only **reads** those files: the benchmarks take minutes and
 # are not rerun when the book is built, so each figure below says when and on which commit it was
 # measured. A benchmark without a saved result is listed as "not measured".
@@ -25,7 +25,7 @@
 # %% tags=["parameters"]
 mode = "full"  # "quick" (CI) or "full" (the book); the page reads saved results either way
 seed = 0
-data = None  # unused here: the page reads benchmarks/results/*.json, not the release
+data = None  # unused here: the page reads benchmarks/records/*.json, not the release
 results_dir = "results"
 
 # %% tags=["hide-input"]
@@ -108,7 +108,7 @@ machines
 # ## Rerunning a benchmark
 #
 # Each command runs one benchmark on the release named by `IFLLM_DATA` (or `--data`), prints its
-# JSON and, with `--save`, replaces its file in `benchmarks/results/`; commit that file to update
+# JSON and, with `--save`, replaces its file in `benchmarks/records/`; commit that file to update
 # this page. `make bench` runs all of them in turn (`ifl bench all --save`). Keep the machine
 # otherwise idle while measuring, with `OMP_WAIT_POLICY=PASSIVE` set (the Makefile sets it), since
 # spinning OpenMP threads make timings on 2 cores swing widely.

@@ -173,8 +173,8 @@ def test_ratio_figure_is_labelled_and_has_a_row_per_target_or_benchmark(results_
 def test_git_commit_dirty_but_not_for_saved_results(repo):
     head = _git(repo, "rev-parse", "--short", "HEAD")
     assert br.git_commit(repo) == head
-    (repo / "benchmarks" / "results").mkdir(parents=True)
-    (repo / "benchmarks" / "results" / "features.json").write_text("{}")
+    (repo / "benchmarks" / "records").mkdir(parents=True)
+    (repo / "benchmarks" / "records" / "features.json").write_text("{}")
     assert br.git_commit(repo) == head  # a saved result does not make the tree dirty
     (repo / "ifl_utils" / "a.py").write_text("x = 2\n")
     assert br.git_commit(repo) == head + "+dirty"
@@ -225,7 +225,7 @@ def test_code_hash_follows_code_not_results(tmp_path):
     (tmp_path / "ifl_utils").mkdir()
     (tmp_path / "ifl_utils" / "a.py").write_text("x = 1\n")
     h = br.code_hash(tmp_path)
-    _write(tmp_path / "benchmarks" / "results", "features", FEATURES)
+    _write(tmp_path / "benchmarks" / "records", "features", FEATURES)
     (tmp_path / "ifl_utils" / "__pycache__").mkdir()
     (tmp_path / "ifl_utils" / "__pycache__" / "a.pyc").write_bytes(b"junk")
     (tmp_path / "tests").mkdir()
