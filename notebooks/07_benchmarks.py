@@ -29,9 +29,7 @@ data = None  # unused here: the page reads benchmarks/records/*.json, not the re
 results_dir = "results"
 
 # %% tags=["hide-input"]
-import matplotlib.pyplot as plt
 import pandas as pd
-from myst_nb import glue
 
 from ifl_utils import benchmarks_report as br
 from ifl_utils.notebook import setup
@@ -79,12 +77,10 @@ br.summary_table(bench, ch.root)
 
 # %% tags=["hide-input"]
 fig = br.ratio_figure(bench)
-ch.save_figure(fig, "targets")
-glue("benchmarks-targets", fig, display=False)
-plt.close(fig)
+ch.figure(fig, "benchmarks-targets")
 
 # %% [markdown]
-# ```{glue:figure} benchmarks-targets
+# ```{glue:figure} fig.benchmarks-targets
 # :name: fig-benchmarks-targets
 #
 # Every targeted figure as a fraction of its target (log scale). Bars left of the dashed line
