@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +102,9 @@ def setup(name: str, mode: str = "full", seed: int = 0, results_dir: str = "resu
     """
     if mode not in ("quick", "full"):
         raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+    # tqdm.auto (imported by pooch, transformers, ...) warns once per kernel that ipywidgets is
+    # missing; the book shows no progress bars, so the warning would only be noise on the page
+    warnings.filterwarnings("ignore", message="IProgress not found")
     root = project_root()
     random.seed(seed)
     np.random.seed(seed)

@@ -56,7 +56,6 @@ model = "smollm2-135m-instruct"  # or any Hugging Face id / local folder
 
 # %% tags=["hide-input"]
 import os
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -71,8 +70,6 @@ from ifl_utils.figures import dpo as figs
 from ifl_utils.lengths import pair_tertile
 from ifl_utils.notebook import setup
 
-# tqdm.auto warns once that ipywidgets is missing (no progress bars are shown anyway)
-warnings.filterwarnings("ignore", message="IProgress not found")
 ch = setup("04_dpo", mode=mode, seed=seed, results_dir=results_dir, data=data)
 torch.manual_seed(seed)
 torch.set_num_threads(min(2, os.cpu_count() or 1))

@@ -267,3 +267,18 @@ def test_real_release_resolves_and_verifies(real_root: Path, cache_dir):
     assert rep.ok, rep.summary()
     assert rep.n_ok == 2365
     assert locate.manifest_hash() == mf.load_manifest().sha256
+
+
+def test_cache_root_imports_no_progress_bar_library(tmp_path):
+    """The default cache folder comes from platformdirs, without importing pooch: pooch imports
+    tqdm.auto, whose ipywidgets warning would land on stderr in every chapter (and in the book)."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys; os.environ.pop('IFLLM_CACHE', None)\n"
+            "from ifl_utils.data.locate import cache_root\n"
+            "p = cache_root()\n"
+            "print(p.name, 'tqdm.auto' in sys.modules, 'pooch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "c")})
+    assert out.stdout.split() == ["ifllm", "False", "False"]

@@ -42,14 +42,17 @@ def cache_root() -> Path:
     -------
     Path
         ``$IFLLM_CACHE`` when set (``~`` expanded), else the platform's user cache folder for
-        ``ifllm`` (``pooch.os_cache("ifllm")``, i.e. platformdirs' ``user_cache_dir``). Not created.
+        ``ifllm`` (platformdirs' ``user_cache_dir``, the folder ``pooch.os_cache("ifllm")`` names).
+        Not created.
     """
     env = os.environ.get(ENV_CACHE, "").strip()
     if env:
         return Path(env).expanduser().absolute()
-    import pooch
+    # platformdirs directly: importing pooch here would import tqdm.auto, which warns on stderr
+    # in every notebook kernel without ipywidgets (and the warning would show in the book)
+    import platformdirs
 
-    return Path(pooch.os_cache("ifllm")).absolute()
+    return Path(platformdirs.user_cache_dir("ifllm")).absolute()
 
 
 def manifest_hash(manifest: _manifest.Manifest | str | os.PathLike[str] | None = None) -> str:
