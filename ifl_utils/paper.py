@@ -50,6 +50,9 @@ PAPER: dict[str, PaperValue] = {
     "pointwise/likert/if_rf/paper/mse": PaperValue(
         0.595, "release: feature_creator/models/pointwise_model/pointwise_results_summary.csv "
         "(important features, 5-fold CV MSE)"),
+    "behaviour/f5/k": PaperValue(
+        10, "release: NLP-Gazing/src/vis/gaze_mouse_kmeans.py, BisectingKMeans(n_clusters=10); "
+        "the paper's ten trajectory clusters"),
     "pointwise/likert/rf_mse": PaperValue(
         0.595, "release: feature_creator/models/pointwise_model/pointwise_results_summary.csv "
         "(important features, 5-fold CV MSE)"),

@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from .markdown import cell
 from .paper import PAPER
 
 
@@ -56,7 +57,7 @@ CLAIMS: tuple[Claim, ...] = (
           "queries with behaviour data, minus the paper's 24 excluded workers (closest selection)",
           section="sec-paper-counts"),
     Claim("C2", "Users have very diverse gazing behaviour and mouse trajectories",
-          "10 trajectory clusters (bisecting k-means)", "02_behaviour", "diversity",
+          f"{PAPER['behaviour/f5/k'].value:g} trajectory clusters (bisecting k-means)", "02_behaviour", "diversity",
           {"icc": ("02_behaviour", "behaviour/diversity/speed_cps/icc_all"),
            "ami": ("02_behaviour", "behaviour/f5/ami_worker"),
            "ami_perm": ("02_behaviour", "behaviour/f5/ami_worker_perm_p95"),
@@ -147,7 +148,7 @@ def evaluate(claim: Claim, results: dict) -> dict[str, str]:
                     verdict="reproduced" if same else "not reproduced")
     if claim.rule == "diversity":
         real = vals["icc"] > 0.1 and vals["ami"] > vals["ami_perm"]
-        k_ok = vals["k_data"] >= 10
+        k_ok = vals["k_data"] >= PAPER["behaviour/f5/k"].value
         verdict = "reproduced" if real and k_ok else ("partly" if real else "not reproduced")
         return dict(row, ours=(f"between-worker share {vals['icc']:.2f}; AMI with workers "
                                f"{vals['ami']:.3f} (permutation 95th pct {vals['ami_perm']:.3f}); "
@@ -197,11 +198,6 @@ def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
     return {k: int(v) for k, v in table["verdict"].value_counts().items()}
 
 
-def _cell(text: Any) -> str:
-    """One cell of a Markdown table: pipes escaped, no line breaks."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def summary_markdown(table: pd.DataFrame) -> str:
     """The summary table as a MyST Markdown table; each claim links to its evidence.
 
@@ -212,7 +208,7 @@ def summary_markdown(table: pd.DataFrame) -> str:
     head = ["Claim (where the evidence is)", "Paper", "Ours (95 % CI)", "Verdict", "Protocol"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
-        claim = f"**{_cell(r['claim'])}** {_cell(r['what'])} ({{ref}}`{r['section']}`)"
-        cells = [r["paper"], r["ours"], f"**{r['verdict']}**", r["protocol"]]
-        lines.append(f"| {claim} | " + " | ".join(_cell(c) for c in cells) + " |")
+        claim = f"**{cell(r['claim'])}** {cell(r['what'])} ({{ref}}`{r['section']}`)"
+        cells = [cell(r["paper"]), cell(r["ours"]), f"**{cell(r['verdict'])}**", cell(r["protocol"])]
+        lines.append(f"| {claim} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -296,7 +296,7 @@ _ = ch.figure(fig, "f4-heatmap")
 # ## F5 — clusters of reading curves
 #
 # The release clusters the 100-point gaze curves of the pairwise **left** pane with bisecting
-# k-means, k = 10. We fit exactly that, and beside it ask which k the data support: the silhouette
+# k-means, k = {glue:text}`paper.behaviour.f5.k`. We fit exactly that, and beside it ask which k the data support: the silhouette
 # (how well separated the clusters are) and the stability of the clusters when the curves are
 # resampled (mean adjusted Rand index over bootstrap refits). The data-driven k is the best
 # silhouette among the k whose stability reaches {glue:text}`behaviour.f5.stable_ari`
@@ -331,13 +331,13 @@ ksel.round(3)
 # ```
 
 # %% [markdown]
-# On {glue:text}`behaviour.f5.curves` left-pane gaze curves, k = 10 has silhouette
+# On {glue:text}`behaviour.f5.curves` left-pane gaze curves, k = {glue:text}`paper.behaviour.f5.k` has silhouette
 # {glue:text}`behaviour.f5.silhouette_k10:.2f` and stability {glue:text}`behaviour.f5.stability_k10:.2f`;
 # the data-driven choice is k = {glue:text}`behaviour.f5.k_data` (silhouette
 # {glue:text}`behaviour.f5.silhouette_kdata:.2f`, stability {glue:text}`behaviour.f5.stability_kdata:.2f`).
-# The paper's ten clusters are kept below as the release drew them; read them with their silhouette
+# The paper's {glue:text}`paper.behaviour.f5.k` clusters are kept below as the release drew them; read them with their silhouette
 # and stability beside the data-driven k's ({numref}`fig-f5-clusters`, with the bisection tree in
-# {numref}`fig-f5-tree`). Shape families are formed from the ten centres by Ward linkage (number of
+# {numref}`fig-f5-tree`). Shape families are formed from their centres by Ward linkage (number of
 # families by silhouette) — no hand-set overrides; each family is described by its mean position at
 # mid-time and at the end.
 

@@ -35,10 +35,10 @@ import shutil
 import subprocess
 import sys
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
+from ifl_utils import markdown as md
 from ifl_utils.data import layout, schema
 from ifl_utils.data.api import Dataset
 from ifl_utils.data.synth import INJECTED_DEFECTS, SynthConfig, make_release
@@ -60,10 +60,12 @@ pd.set_option("display.max_colwidth", None)
 # the study repository). An archive of any of these (`.tar.xz`, `.tar.gz`, `.zip`) works too: it
 # is extracted once, safely, into the cache. Each conversation with behaviour data has one folder
 # `user_behavior/<user_id>/<task_id>/`, holding six stream files in pairwise mode (two answers side
-# by side) or four in pointwise mode (one answer).
+# by side) or four in pointwise mode (one answer). Every entry below is required.
 
 # %% tags=["hide-input"]
-layout.layout_frame().set_index("path")
+frame = layout.layout_frame()
+assert frame["required"].all()  # every entry is required: the column would say nothing
+display(Markdown(md.table(frame.drop(columns="required"), code=["path"])))
 
 # %% [markdown]
 # Conversations without a folder, and folders without turns, are allowed (the release has both:
@@ -82,7 +84,7 @@ layout.layout_frame().set_index("path")
 # relative to one answer pane and the text under it.
 
 # %% tags=["hide-input"]
-schema.stream_kinds_frame().set_index("stream")
+display(Markdown(md.table(schema.stream_kinds_frame(), code=["stream"])))
 
 # %% [markdown]
 # ### Columns of each file
@@ -97,7 +99,7 @@ schema.stream_kinds_frame().set_index("stream")
 for title, table in schema.format_tables().items():
     name, _, variant = title.partition(", ")
     display(Markdown(f"**`{name}`**" + (f" ({variant})" if variant else "")))
-    display(table.set_index(table.columns[0]))
+    display(Markdown(md.table(table, code=[table.columns[0]])))
 
 # %% [markdown]
 # What the loader makes of these files (the repaired, joined and assigned tables it returns) is
@@ -106,7 +108,7 @@ for title, table in schema.format_tables().items():
 # (`ifl_utils.data.tables.QUERY_LOG_COLUMNS`).
 
 # %% tags=["hide-input", "hide-output"]
-schema.as_frame(tuple(schema.SAMPLE_COLUMNS)).set_index("name")
+display(Markdown(md.table(schema.as_frame(tuple(schema.SAMPLE_COLUMNS)), code=["name"])))
 
 # %% [markdown]
 # ## A worked example: a synthetic folder

@@ -79,3 +79,25 @@ def test_claim_label_defaults_to_the_chapter():
     from ifl_utils.summary import Claim
 
     assert Claim("X", "t", "p", "03_reward", "interval").label == "ch-reward"
+
+
+def test_markdown_table_cells():
+    import pandas as pd
+
+    from ifl_utils.markdown import table
+
+    df = pd.DataFrame({"path": ["user_behavior/<user_id>/", "a|b"], "holds": ["x < y & z", None]})
+    lines = table(df, code=["path"]).splitlines()
+    assert lines[0] == "| path | holds |" and lines[1] == "|---|---|"
+    assert lines[2] == "| `user_behavior/<user_id>/` | x &lt; y &amp; z |"
+    assert lines[3] == "| `a\\|b` |  |"
+    assert table(df.set_index("path"), index=True).splitlines()[0] == "| path | holds |"
+
+
+def test_markdown_doctests():
+    import doctest
+
+    from ifl_utils import markdown
+
+    result = doctest.testmod(markdown)
+    assert result.attempted > 0 and result.failed == 0

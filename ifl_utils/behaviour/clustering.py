@@ -14,7 +14,10 @@ import pandas as pd
 from sklearn.cluster import AgglomerativeClustering, BisectingKMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-PAPER_K = 10
+from ..paper import PAPER
+
+#: The release's number of clusters (``n_clusters=10``).
+PAPER_K = int(PAPER["behaviour/f5/k"].value)
 PAPER_PARAMS = {"bisecting_strategy": "largest_cluster", "n_init": 10, "random_state": 42}
 #: Mean bootstrap ARI a k must reach to count as stable (a common rule of thumb for "good").
 STABLE_ARI = 0.75

@@ -6,8 +6,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..plots import OKABE_ITO
+from ..behaviour.clustering import PAPER_K
 from ..behaviour.trajectories import Curves, mean_curve_ci, mean_hist
+from ..plots import OKABE_ITO
 
 SIDE_COLOURS = {"all": OKABE_ITO[7], "pointwise": OKABE_ITO[2], "pairwise left": OKABE_ITO[0],
                 "pairwise right": OKABE_ITO[1]}
@@ -196,16 +197,16 @@ def character_heatmap(texts: dict, lengths: dict, hists: dict, query_id: int, te
 
 
 # -- F5 ----------------------------------------------------------------------------------------
-def k_selection(table: pd.DataFrame, k_data: int) -> plt.Figure:
+def k_selection(table: pd.DataFrame, k_data: int, paper_k: int = PAPER_K) -> plt.Figure:
     """F5: silhouette and bootstrap stability of bisecting k-means against k."""
     fig, ax = plt.subplots(figsize=(6.4, 3.4), layout="constrained")
     ax.plot(table["k"], table["silhouette"], "o-", color=OKABE_ITO[0], label="silhouette")
     ax.plot(table["k"], table["stability"], "s-", color=OKABE_ITO[1], label="stability (mean ARI, bootstrap)")
     ax.axvline(k_data, color=OKABE_ITO[2], ls="--", label=f"data-driven k = {k_data}")
-    ax.axvline(10, color="grey", ls=":", label="paper k = 10")
+    ax.axvline(paper_k, color="grey", ls=":", label=f"paper k = {paper_k}")
     ax.set_xlabel("number of clusters k")
     ax.set_ylabel("score (silhouette or ARI, 0-1)")
-    ax.set_title(f"The data support about {k_data} clusters, not 10")
+    ax.set_title(f"The data support about {k_data} clusters, not {paper_k}")
     ax.legend(fontsize=8)
     return fig
 
