@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import sys
 import time
+
+from ifl_utils.benchmarks_report import machine_description
 
 
 def main(data: str | None = None, repeat: int = 3) -> dict:
@@ -45,8 +46,7 @@ def main(data: str | None = None, repeat: int = 3) -> dict:
         total.append(t2 - t0)
     return {
         "benchmark": "behaviour",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")},
+        "machine": machine_description(),
         "repeat": repeat,
         "samples_rows": int(len(s)),
         "curves": int(len(curves)),

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import resource
 import statistics
 import sys
 import time
+
+from ifl_utils.benchmarks_report import machine_description
 
 
 def main(data: str | None = None, repeat: int = 3) -> dict:
@@ -72,8 +73,7 @@ def main(data: str | None = None, repeat: int = 3) -> dict:
             rates.append(sum(len(tok(o, add_special_tokens=False)["input_ids"]) for o in out) / dt)
     return {
         "benchmark": "dpo",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-                    "threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")},
+        "machine": dict(machine_description(), threads=torch.get_num_threads()),
         "repeat": repeat,
         "model": "SmolLM2-135M-Instruct fp32 + LoRA r=8 (q_proj, v_proj)",
         "load_s": round(load_s, 2),

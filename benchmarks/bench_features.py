@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import sys
 import time
+
+from ifl_utils.benchmarks_report import machine_description
 
 
 def main(data: str | None = None, repeat: int = 3) -> dict:
@@ -33,8 +34,7 @@ def main(data: str | None = None, repeat: int = 3) -> dict:
     med = statistics.median(runs)
     return {
         "benchmark": "features",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")},
+        "machine": machine_description(),
         "repeat": repeat,
         "queries": int(len(f)),
         "queries_with_behaviour": int((f["callbacks"].fillna(0) > 0).sum()),

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from ifl_utils.benchmarks_report import machine_description
 
 _CHILD = r"""
 import json, os, resource, sys, time
@@ -102,8 +103,7 @@ def main(data: str | None = None, repeat: int = 3) -> dict:
     cold_s = statistics.median(cold)
     return {
         "benchmark": "ingest",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")},
+        "machine": machine_description(),
         "repeat": repeat,
         "input": {"files": floor[0]["files"] + 3, "bytes": nbytes},
         "cold_ingest_s": round(cold_s, 2),

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import sys
 import time
+
+from ifl_utils.benchmarks_report import machine_description
 
 #: Models timed, text-only first (names of :func:`ifl_utils.reward.models.model_zoo`).
 MODELS = ("length", "text_embed", "if_rf", "if_gbt", "if_logreg", "text_if")
@@ -81,8 +82,7 @@ def main(data: str | None = None, repeat: int = 3) -> dict:
     slowest = max(total, key=total.get)
     return {
         "benchmark": "reward",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")},
+        "machine": machine_description(),
         "repeat": repeat,
         "design": "pairwise, all workers (no exclusion); X = features + MiniLM embedding columns",
         "pairs": int(len(rows)),

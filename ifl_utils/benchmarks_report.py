@@ -25,6 +25,7 @@ import pandas as pd
 
 from .errors import IFLError
 from .io import write_json_atomic
+from .paper import PAPER
 
 #: The benchmarks, in the order of the page and of ``ifl bench all``.
 BENCHMARKS: tuple[str, ...] = ("ingest", "behaviour", "features", "reward", "dpo")
@@ -47,7 +48,8 @@ MEASURES: dict[str, str] = {
     "ingest": "cold parse of the raw release into the Parquet cache (fresh process, empty cache), "
               "warm load of the analysis columns, peak memory, against a naive pandas.read_csv floor",
     "behaviour": "every reading curve of the release from the warm cache (load + curves), gaze-mouse "
-                 "correlations and the paper's bisecting k-means (k = 10)",
+                 "correlations and the paper's bisecting k-means "
+                 f"(k = {PAPER['behaviour/f5/k'].value:g})",
     "features": "the per-query gaze, mouse, cross and text features of every query from the warm cache",
     "reward": "one fit + predict of each pairwise reward model (text-only, implicit feedback, text + "
               "implicit feedback) on the full pairwise design, and one seed of the worker-grouped "

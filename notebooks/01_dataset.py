@@ -335,8 +335,8 @@ ours.round(3)
 # (sec-paper-counts)=
 # ## The paper's counts and ours
 #
-# The abstract reports {glue:text}`paper.questions:,` multi-turn questions from
-# {glue:text}`paper.workers` Mechanical Turk workers. No selection of the released files gives that
+# The abstract reports {glue:text}`paper.dataset.questions:,` multi-turn questions from
+# {glue:text}`paper.dataset.workers` Mechanical Turk workers. No selection of the released files gives that
 # number of workers:
 
 # %% tags=["hide-input"]
@@ -348,10 +348,7 @@ rec("dataset/workers", int(closest["workers"]),
     protocol="workers with a behaviour folder, minus the paper's 24 excluded workers")
 rec("dataset/task_table_rows", int(len(ds.tasks()) + ds.counts()["task_table_duplicate_rows"]))
 rec("dataset/task_table_workers", int(ds.tasks()["worker"].nunique()))
-from myst_nb import glue
 
-glue("paper.questions", int(PAPER["dataset/questions"].value), display=False)
-glue("paper.workers", int(PAPER["dataset/workers"].value), display=False)
 paper_row = pd.DataFrame([{"level": "paper (abstract)", "workers": PAPER["dataset/workers"].value,
                            "queries": PAPER["dataset/questions"].value}])
 pd.concat([paper_row, levels], ignore_index=True)
