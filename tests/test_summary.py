@@ -16,9 +16,9 @@ def _claim(key):
 
 def test_interval_rule():
     c = _claim("C3b")
-    inside = {"03_reward": {"pairwise/if_rf/paper/accuracy": _num(0.62, [0.58, 0.66])}}
-    near = {"03_reward": {"pairwise/if_rf/paper/accuracy": _num(0.615, [0.60, 0.63])}}
-    far = {"03_reward": {"pairwise/if_rf/paper/accuracy": _num(0.55, [0.52, 0.58])}}
+    inside = {"04_reward": {"pairwise/if_rf/paper/accuracy": _num(0.62, [0.58, 0.66])}}
+    near = {"04_reward": {"pairwise/if_rf/paper/accuracy": _num(0.615, [0.60, 0.63])}}
+    far = {"04_reward": {"pairwise/if_rf/paper/accuracy": _num(0.55, [0.52, 0.58])}}
     assert evaluate(c, inside)["verdict"] == "reproduced"
     assert evaluate(c, near)["verdict"] == "partly"
     assert evaluate(c, far)["verdict"] == "not reproduced"
@@ -32,15 +32,15 @@ def test_count_and_missing_and_not_run():
     assert evaluate(c1, r)["verdict"] == "reproduced"
     assert evaluate(c1, {})["verdict"] == "not run"
     c4 = _claim("C4")
-    assert evaluate(c4, {"04_dpo": {"dpo/if_vs_text/gain_ratio": _num("not run: no text labels")}})["verdict"] == "not run"
+    assert evaluate(c4, {"05_dpo": {"dpo/if_vs_text/gain_ratio": _num("not run: no text labels")}})["verdict"] == "not run"
 
 
 def test_difference_rule():
     c = _claim("C3c")
     base = {"pairwise/paired/grouped/best_if": _num("text_if"),
             "pairwise/paired/grouped/best_text": _num("length")}
-    excl_zero = {"03_reward": {**base, "pairwise/paired/grouped/diff": _num(0.05, [0.01, 0.10])}}
-    incl_zero = {"03_reward": {**base, "pairwise/paired/grouped/diff": _num(-0.02, [-0.07, 0.02])}}
+    excl_zero = {"04_reward": {**base, "pairwise/paired/grouped/diff": _num(0.05, [0.01, 0.10])}}
+    incl_zero = {"04_reward": {**base, "pairwise/paired/grouped/diff": _num(-0.02, [-0.07, 0.02])}}
     assert evaluate(c, excl_zero)["verdict"] == "reproduced"
     assert evaluate(c, incl_zero)["verdict"] == "not reproduced"
 
@@ -56,7 +56,7 @@ def test_table_from_files(tmp_path):
 
 def test_undefined_ratio_is_not_run():
     c4 = _claim("C4")
-    row = evaluate(c4, {"04_dpo": {"dpo/if_vs_text/gain_ratio": _num(None)}})
+    row = evaluate(c4, {"05_dpo": {"dpo/if_vs_text/gain_ratio": _num(None)}})
     assert row["verdict"] == "not run" and "not estimable" in row["ours"]
 
 
@@ -78,7 +78,7 @@ def test_markdown_table_links_every_claim_to_its_section(tmp_path):
 def test_claim_label_defaults_to_the_chapter():
     from ifl_utils.summary import Claim
 
-    assert Claim("X", "t", "p", "03_reward", "interval").label == "ch-reward"
+    assert Claim("X", "t", "p", "04_reward", "interval").label == "ch-reward"
 
 
 def test_markdown_table_cells():

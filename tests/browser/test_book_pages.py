@@ -49,7 +49,7 @@ MAX_HEIGHT = 30000
 MIN_FIGURE_WIDTH = 50
 
 # Chapters that have no figure by design (a table of verdicts); every other chapter must show one.
-NO_FIGURE_CHAPTERS = {"book/executed/05_summary"}
+NO_FIGURE_CHAPTERS = {"book/executed/06_summary"}
 
 DOCNAMES = pagecheck.toc_docnames(ROOT / "_toc.yml")
 BUILD_HINT = "build it first: `.venv/bin/ifl run --mode quick` (or `make test`)"

@@ -45,7 +45,7 @@
 # *method* at toy scale, not a reproduction of the paper's magnitudes; the same code runs the
 # paper's models on GPUs (last section).
 #
-# Downloads: {download}`executed notebook <04_dpo.ipynb>` · {download}`results (JSON) <../../results/04_dpo.json>` · source: `notebooks/04_dpo.py`
+# Downloads: {download}`executed notebook <05_dpo.ipynb>` · {download}`results (JSON) <../../results/05_dpo.json>` · source: `notebooks/05_dpo.py`
 
 # %% tags=["parameters"]
 mode = "full"  # "quick" (CI) or "full" (the book)
@@ -70,7 +70,7 @@ from ifl_utils.figures import dpo as figs
 from ifl_utils.lengths import pair_tertile
 from ifl_utils.notebook import setup
 
-ch = setup("04_dpo", mode=mode, seed=seed, results_dir=results_dir, data=data)
+ch = setup("05_dpo", mode=mode, seed=seed, results_dir=results_dir, data=data)
 torch.manual_seed(seed)
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 n_boot = 200 if ch.quick else 2000

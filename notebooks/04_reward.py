@@ -24,7 +24,7 @@
 # one (no worker in both training and test folds, selection inside each training fold, several
 # seeds, exclusion by our documented quality rule).
 #
-# Downloads: {download}`executed notebook <03_reward.ipynb>` · {download}`results (JSON) <../../results/03_reward.json>` · source: `notebooks/03_reward.py`
+# Downloads: {download}`executed notebook <04_reward.ipynb>` · {download}`results (JSON) <../../results/04_reward.json>` · source: `notebooks/04_reward.py`
 
 # %% tags=["parameters"]
 mode = "full"  # "quick" (CI) or "full" (the book)
@@ -47,7 +47,7 @@ from ifl_utils.data.locate import cache_root
 from ifl_utils.reward.judge import JudgeClient, JudgeConfig
 from ifl_utils.stats import bootstrap_ci
 
-ch = setup("03_reward", mode=mode, seed=seed, results_dir=results_dir, data=data)
+ch = setup("04_reward", mode=mode, seed=seed, results_dir=results_dir, data=data)
 seeds = (seed,) if ch.quick else tuple(seed + i for i in range(5))
 n_boot = 200 if ch.quick else 1000
 n_repeats = 2 if ch.quick else 5

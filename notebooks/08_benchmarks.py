@@ -34,7 +34,7 @@ import pandas as pd
 from ifl_utils import benchmarks_report as br
 from ifl_utils.notebook import setup
 
-ch = setup("07_benchmarks", mode=mode, seed=seed, results_dir=results_dir, data=data)
+ch = setup("08_benchmarks", mode=mode, seed=seed, results_dir=results_dir, data=data)
 bench = br.load_results(ch.root / br.RESULTS_DIR)
 checks = br.target_checks(bench)
 code_now = br.code_hash(ch.root)

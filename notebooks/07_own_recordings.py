@@ -46,10 +46,10 @@ from ifl_utils.features import feature_groups, load_query_features
 from ifl_utils.figures import recordings as figs
 from ifl_utils.notebook import setup
 
-ch = setup("06_own_recordings", mode=mode, seed=seed, results_dir=results_dir, data=data)
+ch = setup("07_own_recordings", mode=mode, seed=seed, results_dir=results_dir, data=data)
 rec = ch.record
 # everything this page writes lies here; paths are shown relative to it
-work = ch.root / results_dir / "06_own_recordings"
+work = ch.root / results_dir / "07_own_recordings"
 pd.set_option("display.max_colwidth", None)
 
 # %% [markdown]

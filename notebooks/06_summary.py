@@ -21,7 +21,7 @@
 # reproduced when it is equal; an estimate when the paper's value lies inside our 95 % CI, partly
 # when it is outside but within 3 points.
 #
-# Downloads: {download}`executed notebook <05_summary.ipynb>` · {download}`results (JSON) <../../results/05_summary.json>` · source: `notebooks/05_summary.py`
+# Downloads: {download}`executed notebook <06_summary.ipynb>` · {download}`results (JSON) <../../results/06_summary.json>` · source: `notebooks/06_summary.py`
 
 # %% tags=["parameters"]
 mode = "full"  # "quick" (CI) or "full" (the book)
@@ -37,7 +37,7 @@ from ifl_utils import results as res
 from ifl_utils.notebook import setup
 from ifl_utils.summary import summary_markdown, summary_table, verdict_counts
 
-ch = setup("05_summary", mode=mode, seed=seed, results_dir=results_dir, data=data)
+ch = setup("06_summary", mode=mode, seed=seed, results_dir=results_dir, data=data)
 table = summary_table(ch.root / results_dir)
 counts = verdict_counts(table)
 for verdict in ("reproduced", "partly", "not reproduced", "not run"):
@@ -67,14 +67,14 @@ def num(nb: str, name: str, missing: str = "n/a"):
 
 
 for key, (nb, name) in {
-    "if_paper": ("03_reward", "pairwise/if_rf/paper/accuracy"),
-    "text_paper": ("03_reward", "pairwise/text_embed/paper/accuracy"),
-    "length_paper": ("03_reward", "pairwise/length/paper/accuracy"),
-    "length_grouped": ("03_reward", "pairwise/length/grouped/accuracy"),
-    "if_grouped": ("03_reward", "pairwise/if_rf/grouped/accuracy"),
-    "text_grouped": ("03_reward", "pairwise/text_embed/grouped/accuracy"),
-    "textif_grouped": ("03_reward", "pairwise/text_if/grouped/accuracy"),
-    "paired_verdict": ("03_reward", "pairwise/paired/grouped/verdict"),
+    "if_paper": ("04_reward", "pairwise/if_rf/paper/accuracy"),
+    "text_paper": ("04_reward", "pairwise/text_embed/paper/accuracy"),
+    "length_paper": ("04_reward", "pairwise/length/paper/accuracy"),
+    "length_grouped": ("04_reward", "pairwise/length/grouped/accuracy"),
+    "if_grouped": ("04_reward", "pairwise/if_rf/grouped/accuracy"),
+    "text_grouped": ("04_reward", "pairwise/text_embed/grouped/accuracy"),
+    "textif_grouped": ("04_reward", "pairwise/text_if/grouped/accuracy"),
+    "paired_verdict": ("04_reward", "pairwise/paired/grouped/verdict"),
     "k_data": ("02_behaviour", "behaviour/f5/k_data"),
     "icc_speed": ("02_behaviour", "behaviour/diversity/speed_cps/icc_all"),
     "cursor": ("02_behaviour", "behaviour/f6/workers_with_cursor"),
