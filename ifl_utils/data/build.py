@@ -30,10 +30,12 @@ Key = tuple[str, int]
 
 def folder_keys(root: Path) -> list[tuple[Key, Path]]:
     """Return ``((worker, task_id), folder)`` for every ``user_behavior/<worker>/<task_id>/``."""
+    from .junk import listdir_clean
+
     out = []
     base = Path(root) / "user_behavior"
-    for wdir in sorted(p for p in base.iterdir() if p.is_dir()):
-        for tdir in sorted((p for p in wdir.iterdir() if p.is_dir()), key=lambda p: int(p.name)
+    for wdir in (p for p in listdir_clean(base) if p.is_dir()):
+        for tdir in sorted((p for p in listdir_clean(wdir) if p.is_dir()), key=lambda p: int(p.name)
                            if p.name.isdigit() else -1):
             if not tdir.name.isdigit():
                 from ..errors import IFLDataError
@@ -293,6 +295,9 @@ def build_release(root: Path, out_dir: Path, progress: bool = False, workers: in
     counts["folders_with_two_sessions"] = int((folder_table["sessions"] > 1).sum())
     counts["folders_without_turns"] = int((~folder_table["linked"]).sum())
     counts["conversations_without_folder"] = len(groups - set(keys))
+    from .junk import junk_files
+
+    counts["os_junk_files"] = len(junk_files(root))
     count_table = pd.DataFrame(sorted(counts.items()), columns=["name", "count"])
     tables = {"queries": turns, "tasks": tasks, "workers": workers_t, "folders": folder_table,
               "assignment": assignment, "counts": count_table}

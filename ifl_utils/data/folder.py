@@ -418,7 +418,9 @@ def parse_folder(folder: Path, relpath: str) -> tuple[pd.DataFrame, Counter, str
 def parse_folder_columns(folder: Path, relpath: str) -> tuple[dict, Counter, str]:
     """:func:`parse_folder` returning the columns of :func:`assemble_columns` (no DataFrame)."""
     folder = Path(folder)
-    mode = _mode_of([p.name for p in folder.iterdir()], relpath, suffix=".csv")
+    from .junk import listdir_clean
+
+    mode = _mode_of([p.name for p in listdir_clean(folder)], relpath, suffix=".csv")
     counts: Counter = Counter()
     streams = {}
     for s in _MODES[mode]:

@@ -42,6 +42,7 @@ from typing import Any
 
 from ..errors import IFLManifestError
 from ..io import write_json_atomic, write_text_atomic
+from .junk import JUNK_DIRS, JUNK_NAMES, is_junk_name
 
 #: The manifest shipped with the package (paths relative to the release's ``dataset/`` folder).
 MANIFEST_PATH = Path(__file__).with_name("manifest.tsv")
@@ -49,8 +50,9 @@ MANIFEST_PATH = Path(__file__).with_name("manifest.tsv")
 #: Header line of the manifest's table.
 HEADER = ("path", "size", "sha256")
 
-#: Names of operating-system clutter that :func:`verify` ignores (reported in ``ignored``).
-IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+#: Names of operating-system clutter that :func:`verify` ignores (reported in ``ignored``); the
+#: whole rule (``__MACOSX/``, ``._*`` too) is :mod:`ifl_utils.data.junk`.
+IGNORED_NAMES = JUNK_NAMES
 
 #: Version of the verification marker format (bump to invalidate all markers).
 MARKER_VERSION = 1
@@ -316,9 +318,12 @@ def scan_folder(root: Path) -> tuple[dict[str, os.stat_result], list[str]]:
     for dirpath, dirnames, filenames in os.walk(root_s):
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, root_s)
+        for d in [d for d in dirnames if d in JUNK_DIRS]:
+            ignored.append(d + "/" if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{d}/")
+            dirnames.remove(d)
         for name in sorted(filenames):
             rel = name if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{name}"
-            if name in IGNORED_NAMES:
+            if is_junk_name(name):
                 ignored.append(rel)
                 continue
             full = os.path.join(dirpath, name)
