@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import IFLArchiveError, IFLDataError
+from ..errors import IFLArchiveError, IFLDataError, printable
 from ..io import file_lock, write_json_atomic
 
 #: The three tables at the top of the dataset folder.
@@ -79,6 +79,8 @@ def archive_kind(path: str | os.PathLike[str]) -> str | None:
         When the file cannot be read.
     """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None  # a FIFO or device: never opened (reading one can block forever)
         with open(path, "rb") as fh:
             head = fh.read(512)
     except OSError as err:
@@ -336,13 +338,12 @@ def _choose_prefix(archive: Path, files: set[tuple[str, ...]], raw: Path) -> tup
         raise IFLDataError(
             f"expected the IFLLM release layout ({expected}) at the archive's top, in dataset/, in "
             f"<top>/ or in <top>/dataset/; found no such folder"
-            + (f" (dataset-like members: {', '.join(found)})" if found else ""), path=archive.name)
-    depth = min(len(p) for p in complete)
-    best = sorted(p for p in complete if len(p) == depth)
-    if len(best) > 1:
-        raise IFLDataError("archive holds more than one release folder: "
-                           + ", ".join("/".join(p) + "/" for p in best), path=archive.name)
-    return best[0]
+            + (f" (dataset-like members: {printable(', '.join(found))})" if found else ""), path=archive.name)
+    if len(complete) > 1:
+        raise IFLDataError("ambiguous input: the archive holds more than one release folder ("
+                           + ", ".join(printable("/".join(p) + "/") for p in sorted(complete, key=len))
+                           + "); expected one", path=archive.name)
+    return complete[0]
 
 
 def extract_into(archive: str | os.PathLike[str], dest: str | os.PathLike[str], *, progress: bool = False,
