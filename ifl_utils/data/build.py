@@ -108,6 +108,30 @@ def _parse_chunk(job: tuple[str, list[tuple[str, int, str]], str]) -> list[tuple
     return back
 
 
+#: Seconds between a worker's checks that its parent is still alive.
+PARENT_POLL_S = 0.5
+
+
+def _exit_with_parent(parent: int, interval: float = PARENT_POLL_S) -> None:
+    """Pool initializer: end this worker process soon after ``parent`` dies.
+
+    A daemon thread compares ``os.getppid()`` with ``parent`` every ``interval`` seconds; a parent
+    killed outright (SIGKILL, out of memory) leaves its workers to ``init``, which changes their
+    parent id, and the thread then ends the worker at once (``os._exit``). No ``prctl``: plain
+    POSIX calls.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(interval)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 class FolderFrames(Mapping):
     """``(worker, task_id) -> callbacks`` parsed again on demand (used for the few conversations
     whose display time must be imputed from the text under the samples)."""
@@ -158,7 +182,8 @@ def parse_to(root: Path, out_dir: Path, workers: int | None = None, progress: bo
     n = workers or min(2, os.cpu_count() or 1)
     other = None
     if n > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=n) as pool:
+        with ProcessPoolExecutor(max_workers=n, initializer=_exit_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = {j: pool.submit(_parse_chunk, jobs[j]) for j in by_size}
             if meanwhile is not None:
                 other = meanwhile()

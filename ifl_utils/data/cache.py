@@ -44,7 +44,7 @@ CACHE_VERSION = "9"
 #: The entry's description (written last; its absence means "no entry").
 META = "meta.json"
 #: Temporary folders of builds: ``.<entry>.<pid>.<random>``.
-_TMP_RE = re.compile(r"^\.(?P<entry>.+)\.(?P<pid>\d+)\.(?P<rand>[A-Za-z0-9_]+)$")
+_TMP_RE = re.compile(r"^\.(?P<entry>.+?)\.(?P<pid>\d+)\.(?P<rand>[A-Za-z0-9_]+)(?:\.tmp)?$")
 #: Temporary folders without an owner pid (made before pids were recorded) older than this are stale.
 _ORPHAN_AGE_S = 3600.0
 
@@ -70,8 +70,9 @@ def _pid_alive(pid: int) -> bool:
 def sweep_stale(parent: Path) -> list[str]:
     """Remove the temporary build folders under ``parent`` whose owner process is gone.
 
-    Only folders named ``.<entry>.<pid>.<random>`` with a dead ``pid`` are removed (and folders of
-    the older ``.<entry>.<random>`` form untouched for an hour). Returns the names removed.
+    Only folders named ``.<entry>.<pid>.<random>`` (optionally ``.tmp``) with a dead ``pid`` are
+    removed (and hidden folders without a pid untouched for an hour: those of older versions).
+    A pid reused by another process only delays the removal. Returns the names removed.
     """
     removed = []
     try:

@@ -39,6 +39,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,6 +61,123 @@ _READ_ERRORS: tuple[type[BaseException], ...] = (
     tarfile.TarError, lzma.LZMAError, zlib.error, EOFError, zipfile.BadZipFile, gzip.BadGzipFile,
     OSError, NotImplementedError, RuntimeError, ValueError,
 )
+
+
+#: Environment variables that override the archive limits (for a user's own, bigger study).
+ENV_MAX_MEMBERS = "IFLLM_ARCHIVE_MAX_MEMBERS"
+ENV_MAX_BYTES = "IFLLM_ARCHIVE_MAX_BYTES"
+ENV_MAX_RATIO = "IFLLM_ARCHIVE_MAX_RATIO"
+#: Default limits: the release has 2,365 files in about 2,500 members, 0.5 GB, compressed 7:1.
+DEFAULT_MAX_MEMBERS = 20_000
+DEFAULT_MAX_RATIO = 100.0
+#: The ratio is judged only once this many bytes are declared (tiny archives have odd ratios).
+_RATIO_FLOOR = 8 << 20
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What an archive may hold: members (of any kind), total declared bytes of its members, and
+    declared bytes per byte of archive. Checked from the archive's index before extraction where
+    the format has one (zip's central directory, xz's index), and on every member header as it is
+    read (tar), before anything of that member is written."""
+
+    max_members: int = DEFAULT_MAX_MEMBERS
+    max_bytes: int | None = None
+    max_ratio: float = DEFAULT_MAX_RATIO
+
+    @classmethod
+    def from_env(cls, max_bytes: int | None = None) -> "ArchiveLimits":
+        """Defaults (``max_bytes`` from the caller), each overridable by its environment variable."""
+        def get(name, default, kind):
+            raw = os.environ.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                val = kind(raw)
+            except ValueError:
+                raise IFLDataError(f"{name}={raw!r} is not a number") from None
+            if val <= 0:
+                raise IFLDataError(f"{name}={raw!r} must be positive")
+            return val
+        return cls(get(ENV_MAX_MEMBERS, DEFAULT_MAX_MEMBERS, int), get(ENV_MAX_BYTES, max_bytes, int),
+                   get(ENV_MAX_RATIO, DEFAULT_MAX_RATIO, float))
+
+    def check(self, archive: Path, members: int, declared: int, compressed: int | None,
+              where: str) -> None:
+        """Raise :class:`IFLArchiveError` when a count passes its limit (``where``: how it was read)."""
+        if members > self.max_members:
+            raise IFLArchiveError(
+                f"archive holds more than {self.max_members:,} members ({members:,} {where}); "
+                f"limit {self.max_members:,}, set {ENV_MAX_MEMBERS} to allow more", path=archive.name)
+        if self.max_bytes is not None and declared > self.max_bytes:
+            raise IFLArchiveError(
+                f"archive members declare {declared:,} bytes ({where}); limit {self.max_bytes:,}, "
+                f"set {ENV_MAX_BYTES} to allow more", path=archive.name)
+        if compressed and declared >= _RATIO_FLOOR and declared / compressed > self.max_ratio:
+            raise IFLArchiveError(
+                f"archive expands {declared / compressed:,.0f}-fold ({declared:,} bytes from "
+                f"{compressed:,}, {where}); limit {self.max_ratio:g}, set {ENV_MAX_RATIO} to allow "
+                "more", path=archive.name)
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    val = shift = 0
+    while True:
+        b = buf[pos]
+        val |= (b & 0x7F) << shift
+        pos += 1
+        if not b & 0x80:
+            return val, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def xz_uncompressed_size(path: Path) -> int | None:
+    """Total uncompressed size of an ``.xz`` file from its index (read backwards, no decompression);
+    ``None`` when the file is not xz or its index cannot be read."""
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            end = fh.tell()
+            total = 0
+            while end > 0:
+                fh.seek(end - 4)
+                if fh.read(4) == b"\0\0\0\0":  # stream padding
+                    end -= 4
+                    continue
+                if end < 24:
+                    return None
+                fh.seek(end - 12)
+                footer = fh.read(12)
+                if footer[10:12] != b"YZ":
+                    return None
+                index_size = (struct.unpack("<I", footer[4:8])[0] + 1) * 4
+                start = end - 12 - index_size
+                if start < 12:
+                    return None
+                fh.seek(start)
+                index = fh.read(index_size)
+                if not index or index[0] != 0:
+                    return None
+                n, pos = _varint(index, 1)
+                blocks = 0
+                for _ in range(n):
+                    unpadded, pos = _varint(index, pos)
+                    size, pos = _varint(index, pos)
+                    total += size
+                    blocks += (unpadded + 3) // 4 * 4
+                end = start - blocks - 12
+                if end < 0:
+                    return None
+                fh.seek(end)
+                if fh.read(6) != b"\xfd7zXZ\x00":
+                    return None
+            return total
+    except (OSError, ValueError, IndexError, struct.error):
+        return None
 
 
 def is_dataset_root(folder: str | os.PathLike[str]) -> bool:
@@ -235,11 +353,12 @@ class _Progress:
         self.bar.close()
 
 
-def _tar_into(archive: Path, sink: _Sink, progress: bool) -> None:
+def _tar_into(archive: Path, sink: _Sink, progress: bool, limits: ArchiveLimits | None = None) -> None:
     special = {tarfile.SYMTYPE: "symbolic link", tarfile.LNKTYPE: "hard link",
                tarfile.CHRTYPE: "character device", tarfile.BLKTYPE: "block device",
                tarfile.FIFOTYPE: "FIFO"}
     bar = _Progress(archive.stat().st_size, progress, "extracting")
+    n_members = declared = 0
     try:
         with open(archive, "rb") as raw:
             try:
@@ -255,6 +374,10 @@ def _tar_into(archive: Path, sink: _Sink, progress: bool) -> None:
                     if member is None:
                         break
                     bar.to(raw.tell())
+                    if limits is not None:
+                        n_members += 1
+                        declared += member.size if member.isreg() else 0
+                        limits.check(archive, n_members, declared, raw.tell(), "counted so far")
                     parts = _clean_parts(member.name, archive)
                     if not _wanted(parts):
                         continue
@@ -288,13 +411,16 @@ def _tar_into(archive: Path, sink: _Sink, progress: bool) -> None:
         bar.close()
 
 
-def _zip_into(archive: Path, sink: _Sink, progress: bool) -> None:
+def _zip_into(archive: Path, sink: _Sink, progress: bool, limits: ArchiveLimits | None = None) -> None:
     try:
         zf = zipfile.ZipFile(archive)
     except _READ_ERRORS as err:
         raise _corrupt(archive, err) from None
     with zf:
         infos = zf.infolist()
+        if limits is not None:  # the central directory lists every member: checked up front
+            limits.check(archive, len(infos), sum(i.file_size for i in infos), archive.stat().st_size,
+                         "from the archive's index")
         bar = _Progress(sum(i.compress_size for i in infos), progress, "extracting")
         try:
             for info in infos:
@@ -347,7 +473,8 @@ def _choose_prefix(archive: Path, files: set[tuple[str, ...]], raw: Path) -> tup
 
 
 def extract_into(archive: str | os.PathLike[str], dest: str | os.PathLike[str], *, progress: bool = False,
-                 max_bytes: int | None = None) -> tuple[Path, dict[str, Any]]:
+                 max_bytes: int | None = None,
+                 limits: ArchiveLimits | None = None) -> tuple[Path, dict[str, Any]]:
     """Extract the dataset subtree of ``archive`` into the new folder ``dest/dataset``.
 
     This is the unlocked, non-atomic step: use :func:`extract_dataset` to build a cache entry.
@@ -362,6 +489,10 @@ def extract_into(archive: str | os.PathLike[str], dest: str | os.PathLike[str], 
         Show a progress bar on stderr.
     max_bytes
         Refuse to write more than this many bytes in total (``None``: no limit).
+    limits
+        Member count, declared bytes and compression ratio allowed (default
+        :meth:`ArchiveLimits.from_env` with ``max_bytes``); checked before anything is written
+        where the archive has an index, else on each member header.
 
     Returns
     -------
@@ -383,10 +514,17 @@ def extract_into(archive: str | os.PathLike[str], dest: str | os.PathLike[str], 
         raise IFLArchiveError("not a supported archive: expected tar (.tar, .tar.xz, .tar.gz, .tgz) or zip",
                               path=archive.name)
     t0 = time.perf_counter()
+    if limits is None:
+        limits = ArchiveLimits.from_env(max_bytes)
+    if kind == "tar":
+        # an xz stream's index gives the tar's size without decompressing: bombs are refused at once
+        size = xz_uncompressed_size(archive)
+        if size is not None:
+            limits.check(archive, 0, size, archive.stat().st_size, "from the xz index")
     raw = dest / "raw"
     raw.mkdir()
     sink = _Sink(archive, raw, max_bytes)
-    (_tar_into if kind == "tar" else _zip_into)(archive, sink, progress)
+    (_tar_into if kind == "tar" else _zip_into)(archive, sink, progress, limits)
     prefix = _choose_prefix(archive, sink.files, raw)
     root = dest / "dataset"
     os.rename(raw.joinpath(*prefix), root)
@@ -409,7 +547,7 @@ def target_complete(target: str | os.PathLike[str]) -> bool:
 
 @contextmanager
 def _tmp_sibling(target: Path) -> Iterator[Path]:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
     finally:
@@ -480,6 +618,9 @@ def extract_dataset(archive: str | os.PathLike[str], target: str | os.PathLike[s
         # leftovers of an interrupted extraction of this target (nobody else holds the lock)
         for stale in target.parent.glob(f".{target.name}.*.tmp"):
             shutil.rmtree(stale, ignore_errors=True)
+        from .cache import sweep_stale
+
+        sweep_stale(target.parent)  # and of other targets, where their process is gone
         if target.exists():  # broken entry without its info file
             _discard(target)
         with _tmp_sibling(target) as tmp:
