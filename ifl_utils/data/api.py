@@ -265,9 +265,12 @@ class Dataset:
                     table = text_check_table(by, self.queries())
                     from ..io import atomic_path
 
-                    with atomic_path(path) as tmp:
-                        table.to_parquet(tmp, compression="zstd", index=False)
-                    cache.add_file(entry, path.name)  # checked on every later load
+                    # published and recorded under the entry's lock: a load meanwhile waits for
+                    # meta.json to list the file rather than take it for damage
+                    with file_lock(entry.parent / f"{entry.name}.lock"):
+                        with atomic_path(path) as tmp:
+                            table.to_parquet(tmp, compression="zstd", index=False)
+                        cache.add_file(entry, path.name)  # checked on every later load
         return pd.read_parquet(path)
 
     def worker_quality(self) -> pd.DataFrame:

@@ -96,6 +96,21 @@ def sweep_stale(parent: Path) -> list[str]:
     return removed
 
 
+def _meta_digest(info: dict) -> str:
+    """Digest of ``meta.json``'s content (all but the digest itself), canonical JSON."""
+    from .digest import bytes_digest
+
+    body = {k: v for k, v in info.items() if k != "meta_digest"}
+    return bytes_digest(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+
+
+def _write_meta(folder: Path, info: dict) -> None:
+    """Write ``meta.json`` atomically, with the digest of its own content (``meta_digest``)."""
+    info = dict(info)
+    info["meta_digest"] = _meta_digest(info)
+    write_json_atomic(Path(folder) / META, info)
+
+
 def _file_rows(path: Path) -> int | None:
     if path.suffix != ".parquet":
         return None
@@ -138,7 +153,7 @@ def _listing(entry: Path) -> dict[str, int]:
 def check_entry(entry: Path, *, rows: bool = True) -> str | None:
     """Check a cache entry against its ``meta.json``; return the first problem, or ``None``.
 
-    Checked: the cache version, that every recorded file is present and no other file is, each
+    Checked: the cache version, ``meta.json``'s digest of its own content, that every recorded file is present and no other file is, each
     file's size and content digest, each table's row count (Parquet footers against the recorded
     counts, when ``rows``). The message names the file (relative to the cache's ``parsed/``).
     A missing ``meta.json`` is reported as ``"absent"`` when the folder does not exist either.
@@ -158,6 +173,8 @@ def check_entry(entry: Path, *, rows: bool = True) -> str | None:
         return f"{name}/{META} is unreadable ({type(err).__name__})"
     if version != CACHE_VERSION:
         return f"{name}/{META} is of cache version {version!r}, expected {CACHE_VERSION!r}"
+    if info.get("meta_digest") != _meta_digest(info):
+        return f"{name}/{META} differs from its recorded digest (damaged or edited)"
     try:
         found = _listing(entry)
     except OSError as err:
@@ -242,7 +259,7 @@ def write_entry(entry: Path, build: Builder) -> float:
         t1 = time.perf_counter()
         info["files"] = describe_files(tmp)
         info["record_seconds"] = round(time.perf_counter() - t1, 3)
-        write_json_atomic(tmp / META, info)
+        _write_meta(tmp, info)
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; the entry is an ordinary folder
         problem = check_entry(tmp)
         if problem is not None:  # pragma: no cover - the build's own tables disagree with its counts
@@ -306,7 +323,7 @@ def add_file(entry: Path, rel: str) -> None:
     p = Path(entry) / rel
     info.setdefault("files", {})[rel] = {"size": p.stat().st_size, "digest": file_digest(p),
                                          "rows": _file_rows(p)}
-    write_json_atomic(Path(entry) / META, info)
+    _write_meta(Path(entry), info)
 
 
 def read_table(entry: Path, name: str, columns: Sequence[str] | None = None,

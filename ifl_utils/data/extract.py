@@ -111,7 +111,7 @@ class ArchiveLimits:
                 f"limit {self.max_members:,}, set {ENV_MAX_MEMBERS} to allow more", path=archive.name)
         if self.max_bytes is not None and declared > self.max_bytes:
             raise IFLArchiveError(
-                f"archive members declare {declared:,} bytes ({where}); limit {self.max_bytes:,}, "
+                f"archive holds {declared:,} bytes of data ({where}); limit {self.max_bytes:,}, "
                 f"set {ENV_MAX_BYTES} to allow more", path=archive.name)
         if compressed and declared >= _RATIO_FLOOR and declared / compressed > self.max_ratio:
             raise IFLArchiveError(
