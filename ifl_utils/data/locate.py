@@ -84,6 +84,7 @@ def find_dataset_root(folder: str | os.PathLike[str]) -> Path | None:
         subdirs = []
     for top in subdirs:
         found += [cand for cand in (top / "dataset", top) if is_dataset_root(cand)]
+    found = list(dict.fromkeys(found))  # f/dataset is also the sub-folder "dataset"
     if len(found) > 1:
         raise IFLDataError("ambiguous input: the folder holds more than one release (at "
                            + ", ".join(_show(p.relative_to(f).as_posix() + "/") for p in found)

@@ -363,7 +363,7 @@ def build_manifest(root: str | os.PathLike[str], *, comments: Iterable[str] = ()
     stats, _ = scan_folder(root)
     items = [(rel, root / rel, st.st_size) for rel, st in stats.items()]
     digests = dict(_hash_many(items, progress, "hashing"))
-    unreadable = sorted(rel for rel, d in digests.items() if d is None)
+    unreadable = sorted(rel for rel, d in digests.items() if d is None or d.startswith("!"))
     if unreadable:
         raise IFLManifestError(f"cannot read {len(unreadable)} file(s): {', '.join(unreadable[:5])}",
                                path=str(root))
