@@ -68,7 +68,7 @@ ENV_MAX_MEMBERS = "IFLLM_ARCHIVE_MAX_MEMBERS"
 ENV_MAX_BYTES = "IFLLM_ARCHIVE_MAX_BYTES"
 ENV_MAX_RATIO = "IFLLM_ARCHIVE_MAX_RATIO"
 #: Default limits: the release has 2,365 files in about 2,500 members, 0.5 GB, compressed 7:1.
-DEFAULT_MAX_MEMBERS = 20_000
+DEFAULT_MAX_MEMBERS = 10_000
 DEFAULT_MAX_RATIO = 100.0
 #: The ratio is judged only once this many bytes are declared (tiny archives have odd ratios).
 _RATIO_FLOOR = 8 << 20
