@@ -83,7 +83,7 @@ def _timed(fn, *args) -> float:
 
 def main(data: str | None = None, repeat: int = 3) -> dict:
     """Run the benchmark and return its JSON-ready result (medians over ``repeat`` runs)."""
-    from ifl_utils.data import cache
+    from ifl_utils.data import cache as cache_mod
     from ifl_utils.data.api import ANALYSIS_COLUMNS, Dataset, folder_fingerprint
     from ifl_utils.data.locate import resolve_root
     from ifl_utils.data.synth import SynthConfig, make_release
@@ -114,14 +114,14 @@ def main(data: str | None = None, repeat: int = 3) -> dict:
     warm, check = [], []
     for _ in range(max(repeat, 5)):
         t0 = time.perf_counter()
-        problem = cache.check_entry(entry)  # what every load does before reading
+        problem = cache_mod.check_entry(entry)  # what every load does before reading
         t1 = time.perf_counter()
         df = ds.samples(columns=ANALYSIS_COLUMNS)
         warm.append(time.perf_counter() - t0)
         check.append(t1 - t0)
         if problem is not None:
             raise RuntimeError(f"the warm cache entry fails its check: {problem}")
-    cache_bytes = sum(f["size"] for f in cache.read_meta(entry)["files"].values())
+    cache_bytes = sum(f["size"] for f in cache_mod.read_meta(entry)["files"].values())
     key_release = [_timed(folder_fingerprint, root) for _ in range(repeat)]
     with tempfile.TemporaryDirectory(prefix="ifl-bench-synth-") as tmp:
         synth = make_release(Path(tmp) / "release", SynthConfig())

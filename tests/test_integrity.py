@@ -581,3 +581,11 @@ def test_pool_workers_exit_when_the_parent_is_killed(tmp_path):
             parent.kill()
             parent.wait()
         parent.stdout.close()
+
+
+def test_bytes_limit_overridable_by_env(release, tmp_path, monkeypatch):
+    archive = _tar_of(_files_of(release, "dataset/"), tmp_path / "a.tar.gz", "w:gz")
+    with pytest.raises(IFLArchiveError, match="IFLLM_ARCHIVE_MAX_BYTES"):
+        extract_dataset(archive, tmp_path / "t", max_bytes=100)
+    monkeypatch.setenv("IFLLM_ARCHIVE_MAX_BYTES", str(1 << 30))
+    assert (extract_dataset(archive, tmp_path / "t", max_bytes=100) / "task_table.csv").is_file()

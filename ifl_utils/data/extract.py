@@ -288,7 +288,8 @@ class _Sink:
         if self.max_bytes is not None and self.n_bytes + size > self.max_bytes:
             raise IFLArchiveError(
                 f"member {name!r} would take the extracted data past {self.max_bytes} bytes; "
-                "expected the IFLLM release (about 0.5 GB)", path=self.archive.name)
+                f"expected the IFLLM release (about 0.5 GB); set {ENV_MAX_BYTES} to allow more",
+                path=self.archive.name)
         dest = self._dest(parts, name)
         conflict = IFLArchiveError(f"member {name!r} conflicts with another member of the same path",
                                    path=self.archive.name)
@@ -523,7 +524,7 @@ def extract_into(archive: str | os.PathLike[str], dest: str | os.PathLike[str], 
             limits.check(archive, 0, size, archive.stat().st_size, "from the xz index")
     raw = dest / "raw"
     raw.mkdir()
-    sink = _Sink(archive, raw, max_bytes)
+    sink = _Sink(archive, raw, limits.max_bytes)
     (_tar_into if kind == "tar" else _zip_into)(archive, sink, progress, limits)
     prefix = _choose_prefix(archive, sink.files, raw)
     root = dest / "dataset"
