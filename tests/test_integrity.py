@@ -589,3 +589,10 @@ def test_bytes_limit_overridable_by_env(release, tmp_path, monkeypatch):
         extract_dataset(archive, tmp_path / "t", max_bytes=100)
     monkeypatch.setenv("IFLLM_ARCHIVE_MAX_BYTES", str(1 << 30))
     assert (extract_dataset(archive, tmp_path / "t", max_bytes=100) / "task_table.csv").is_file()
+
+
+def test_fifo_inside_an_unverified_folder(release, tmp_path, cache_dir, capsys):
+    f = _first_stream(release)
+    f.unlink()
+    os.mkfifo(f)
+    _assert_one_line(*_cli(_summary(release), capsys), f.relative_to(release).as_posix(), "FIFO")

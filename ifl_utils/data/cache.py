@@ -153,11 +153,20 @@ def _listing(entry: Path) -> dict[str, int]:
 def check_entry(entry: Path, *, rows: bool = True) -> str | None:
     """Check a cache entry against its ``meta.json``; return the first problem, or ``None``.
 
-    Checked: the cache version, ``meta.json``'s digest of its own content, that every recorded file is present and no other file is, each
-    file's size and content digest, each table's row count (Parquet footers against the recorded
-    counts, when ``rows``). The message names the file (relative to the cache's ``parsed/``).
-    A missing ``meta.json`` is reported as ``"absent"`` when the folder does not exist either.
+    Checked: the cache version; ``meta.json``'s digest of its own content; that every recorded file
+    is present and no other file is; each file's size and content digest; and (``rows``) that the
+    rows recorded per file (read from its Parquet footer when the entry was built; the digest
+    proves the footer unchanged) add up to each table's recorded row count. The message names the
+    file (relative to the cache's ``parsed/``). A missing ``meta.json`` is reported as
+    ``"absent"`` when the folder does not exist either.
     """
+    try:
+        return _check_entry(Path(entry), rows)
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        return f"{Path(entry).name}/{META} is malformed ({type(err).__name__}: {err})"
+
+
+def _check_entry(entry: Path, rows: bool) -> str | None:
     from .digest import file_digest
 
     entry = Path(entry)

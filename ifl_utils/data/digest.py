@@ -79,8 +79,9 @@ def content_fingerprint(root: str | os.PathLike[str], files: Iterable[str] | Non
         p = root / rel
         try:
             st = os.stat(p)
-            if not _is_regular(st.st_mode):
-                continue
+            if not _is_regular(st.st_mode):  # a FIFO would block the parser forever
+                raise IFLDataError("not a regular file (a FIFO, socket or device); expected a "
+                                   "data file", path=rel)
             digest = file_digest(p)
         except OSError as err:
             raise IFLDataError(f"cannot read the file ({err.strerror or err}); expected a readable "
