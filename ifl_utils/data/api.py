@@ -78,7 +78,7 @@ class Dataset:
     verify
         Manifest check of the source: ``"fast"`` (default; sizes once fully verified), ``"full"``
         or ``"none"`` (for a folder that is not the published release, e.g. your own
-        recordings in the same layout; its cache is keyed by a fingerprint of its files).
+        recordings in the same layout; its cache is keyed by a hash of its files' contents).
     progress
         Messages and progress bars on stderr.
     """
