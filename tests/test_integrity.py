@@ -596,3 +596,21 @@ def test_fifo_inside_an_unverified_folder(release, tmp_path, cache_dir, capsys):
     f.unlink()
     os.mkfifo(f)
     _assert_one_line(*_cli(_summary(release), capsys), f.relative_to(release).as_posix(), "FIFO")
+
+
+# -------------------------------------------------------------------------------------------
+# the real release (IFLLM_DATA): its warm cache entry passes its own check, every file recorded
+
+
+def test_real_release_cache_entry_is_self_checking(real_root):
+    from ifl_utils.data.api import release_key
+    from ifl_utils.data.locate import manifest_hash
+
+    assert release_key(real_root) == manifest_hash()  # the release holds no clutter
+    entry = Dataset(os.environ["IFLLM_DATA"], progress=False).ensure()
+    assert cache.check_entry(entry) is None
+    files = cache.read_meta(entry)["files"]
+    on_disk = {p.relative_to(entry).as_posix() for p in entry.rglob("*")
+               if p.is_file() and p.name != "meta.json" and not p.name.startswith(".")}
+    assert set(files) == on_disk
+    assert sum(v["rows"] for k, v in files.items() if k.startswith("callbacks.parquet/")) == 1_833_139
