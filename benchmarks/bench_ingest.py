@@ -6,6 +6,13 @@ Each cold build runs in a fresh subprocess with an empty cache, so its peak RSS 
 page cache is warm (the files are read once before timing). ``cold_ingest_s`` is timed from after
 the imports (the floor runs with pandas already imported); ``cold_process_s`` includes interpreter
 start and imports. Medians over ``repeat`` runs.
+
+Integrity (#21): ``warm_load_s`` includes the check of the cache entry that every load does
+(:func:`ifl_utils.data.cache.check_entry`: file list, sizes, XXH3 digests, row counts), which is
+also timed alone (``integrity_check_s``); ``integrity_record_s`` is what recording the digests adds
+to a cold build. ``content_key_release_s`` / ``content_key_synth_s`` time the content key an
+unverified input gets (every file hashed; the verified release keeps its manifest key), on the
+release and on ``ifl synth`` output, beside ``synth_cold_build_s``, the synthetic release's build.
 """
 from __future__ import annotations
 
@@ -31,6 +38,7 @@ ds.ensure()
 t1 = time.perf_counter()
 print(json.dumps({"seconds": t1 - t0, "process_seconds": t1 - t00,
                   "build_seconds": ds.meta()["build_seconds"],
+                  "record_seconds": ds.meta().get("record_seconds"),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -67,16 +75,24 @@ def _warm_page_cache(root: Path) -> int:
     return total
 
 
+def _timed(fn, *args) -> float:
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
+
+
 def main(data: str | None = None, repeat: int = 3) -> dict:
     """Run the benchmark and return its JSON-ready result (medians over ``repeat`` runs)."""
-    from ifl_utils.data.api import ANALYSIS_COLUMNS, Dataset
+    from ifl_utils.data import cache as cache_mod
+    from ifl_utils.data.api import ANALYSIS_COLUMNS, Dataset, folder_fingerprint
     from ifl_utils.data.locate import resolve_root
+    from ifl_utils.data.synth import SynthConfig, make_release
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     root = resolve_root(data, progress=False)
     nbytes = _warm_page_cache(root)
 
-    cold, build, rss, proc = [], [], [], []
+    cold, build, rss, proc, record = [], [], [], [], []
     floor = []
     for _ in range(repeat):
         floor.append(naive_floor(root))
@@ -90,15 +106,34 @@ def main(data: str | None = None, repeat: int = 3) -> dict:
             cold.append(res["seconds"])
             proc.append(res["process_seconds"])
             build.append(res["build_seconds"])
+            record.append(res.get("record_seconds") or 0.0)
             rss.append(res["peak_rss_mb"])
 
     ds = Dataset(root, verify="fast", progress=False)
-    ds.ensure()
-    warm = []
+    entry = ds.ensure()
+    warm, check = [], []
     for _ in range(max(repeat, 5)):
         t0 = time.perf_counter()
+        problem = cache_mod.check_entry(entry)  # what every load does before reading
+        t1 = time.perf_counter()
         df = ds.samples(columns=ANALYSIS_COLUMNS)
         warm.append(time.perf_counter() - t0)
+        check.append(t1 - t0)
+        if problem is not None:
+            raise RuntimeError(f"the warm cache entry fails its check: {problem}")
+    cache_bytes = sum(f["size"] for f in cache_mod.read_meta(entry)["files"].values())
+    key_release = [_timed(folder_fingerprint, root) for _ in range(repeat)]
+    with tempfile.TemporaryDirectory(prefix="ifl-bench-synth-") as tmp:
+        synth = make_release(Path(tmp) / "release", SynthConfig())
+        key_synth = [_timed(folder_fingerprint, synth) for _ in range(repeat)]
+        os.environ["IFLLM_CACHE"], old_cache = str(Path(tmp) / "cache"), os.environ.get("IFLLM_CACHE")
+        try:
+            synth_build = _timed(Dataset(synth, verify="none", progress=False).ensure)
+        finally:
+            if old_cache is None:
+                os.environ.pop("IFLLM_CACHE", None)
+            else:
+                os.environ["IFLLM_CACHE"] = old_cache
     floor_s = statistics.median(f["seconds"] for f in floor)
     cold_s = statistics.median(cold)
     return {
@@ -115,6 +150,12 @@ def main(data: str | None = None, repeat: int = 3) -> dict:
         "naive_files_raise": floor[0]["raises"],
         "naive_files_lose_rows": floor[0]["loses_rows"],
         "warm_load_s": round(statistics.median(warm), 3),
+        "integrity_check_s": round(statistics.median(check), 3),
+        "integrity_record_s": round(statistics.median(record), 3),
+        "cache_bytes": int(cache_bytes),
+        "content_key_release_s": round(statistics.median(key_release), 3),
+        "content_key_synth_s": round(statistics.median(key_synth), 4),
+        "synth_cold_build_s": round(synth_build, 3),
         "warm_rows": int(len(df)),
         "warm_columns": len(ANALYSIS_COLUMNS),
         "peak_rss_mb": round(max(rss), 1),

@@ -60,7 +60,7 @@ MEASURES: dict[str, str] = {
 
 #: Headline figures of each benchmark, shown in the table besides its targeted ones.
 HEADLINE: dict[str, tuple[str, ...]] = {
-    "ingest": ("cold_ingest_s", "warm_load_s", "cold_over_floor", "peak_rss_mb"),
+    "ingest": ("cold_ingest_s", "warm_load_s", "cold_over_floor", "peak_rss_mb", "integrity_check_s"),
     "behaviour": ("all_curves_from_cache_s", "bisecting_kmeans_k10_s"),
     "features": ("seconds",),
     "reward": ("slowest_fit_predict_s", "grouped_protocol_s", "all_models_fit_predict_s"),
@@ -72,6 +72,11 @@ LABELS: dict[str, str] = {
     "cold_ingest_s": "cold ingest",
     "warm_load_s": "warm load",
     "cold_over_floor": "cold ingest / naive floor",
+    "integrity_check_s": "cache integrity check (every load)",
+    "integrity_record_s": "recording the cache digests (cold build)",
+    "content_key_release_s": "content key of an unverified input, release-sized",
+    "content_key_synth_s": "content key of ifl synth output",
+    "synth_cold_build_s": "cold build of ifl synth output",
     "peak_rss_mb": "peak memory",
     "all_curves_from_cache_s": "all reading curves",
     "bisecting_kmeans_k10_s": "bisecting k-means",
@@ -494,6 +499,31 @@ def summary_table(results: dict[str, BenchmarkResult], root: str | os.PathLike[s
         row["relative to HEAD"] = freshness(d.get("git_commit"), root, d.get("code_hash"), current)["text"]
         rows.append(row)
     return pd.DataFrame(rows).set_index("benchmark")
+
+
+#: The ingest record's integrity figures (#21), in the order of :func:`integrity_table`.
+INTEGRITY_FIGURES: tuple[str, ...] = ("integrity_check_s", "integrity_record_s", "content_key_release_s",
+                                      "content_key_synth_s", "synth_cold_build_s")
+
+
+def integrity_table(results: dict[str, BenchmarkResult]) -> pd.DataFrame:
+    """What the data layer's self-checks cost, from the ingest record: one row per figure.
+
+    Columns ``figure``, ``value`` (with its unit; "not measured" for a record saved before the
+    figure existed) and ``share`` (of the warm load for the check, of the cold ingest for the
+    recording and the release's content key, of the synthetic build for its content key).
+    """
+    r = results.get("ingest")
+    d = r.data if r is not None and r.ok else {}
+    base = {"integrity_check_s": "warm_load_s", "integrity_record_s": "cold_ingest_s",
+            "content_key_release_s": "cold_ingest_s", "content_key_synth_s": "synth_cold_build_s"}
+    rows = []
+    for k in INTEGRITY_FIGURES:
+        v, b = d.get(k), d.get(base.get(k, ""))
+        share = f"{100 * v / b:.0f} % of the {label(base[k])}" if _is_number(v) and _is_number(b) and b else "—"
+        rows.append({"figure": label(k), "value": fmt(v, k) if _is_number(v) else "not measured",
+                     "share": share})
+    return pd.DataFrame(rows).set_index("figure")
 
 
 def machine_table(results: dict[str, BenchmarkResult]) -> pd.DataFrame:

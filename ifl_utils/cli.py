@@ -159,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``ifl`` (documented by ``ifl --help``)."""
     p = argparse.ArgumentParser(prog="ifl", description="IFLLM companion: book runner, data tools, benchmarks.")
     p.add_argument("--version", action="version", version=f"ifl_utils {__version__}")
+    p.add_argument("--debug", action="store_true",
+                   help="print the full traceback of an error (default: one line naming the file)")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="execute the chapters in order (papermill), then build the book")
@@ -221,14 +223,49 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(err: BaseException) -> str:
+    """The error as one printable line (control characters escaped, line breaks joined)."""
+    from .errors import printable
+
+    text = str(err) if isinstance(err, IFLError) else _os_message(err)
+    return " ".join(printable(part.strip()) for part in text.splitlines() if part.strip())
+
+
+def _os_message(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror}"
+    return f"{type(err).__name__}: {err}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``ifl`` console command."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``ifl`` console command.
+
+    Errors of the data (:class:`~ifl_utils.errors.IFLError`) and of the operating system
+    (``OSError``: permissions, a full disk) end the command with exit status 2 and one line on
+    stderr naming the file and the problem; any other exception is a bug and ends it with status
+    1 and one line. ``--debug`` prints the traceback instead.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere on the line, e.g. after a subcommand's options
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     try:
         return int(args.func(args) or 0)
-    except IFLError as err:
-        print(f"error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (IFLError, OSError) as err:
+        if args.debug:
+            raise
+        print(f"error: {_one_line(err)} (--debug for the traceback)", file=sys.stderr)
         return 2
+    except Exception as err:  # noqa: BLE001 - a bug: one line, the traceback on request
+        if args.debug:
+            raise
+        print(f"error: unexpected {_one_line(err)}; this is a bug, rerun with --debug and report "
+              "the traceback", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

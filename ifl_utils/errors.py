@@ -2,6 +2,13 @@
 from __future__ import annotations
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters (C0, DEL, C1, e.g. newline or ESC) escaped as ``\\xNN``
+    / ``\\uNNNN``, so a hostile file or member name prints as one inert line."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in str(text))
+
+
 class IFLError(Exception):
     """Base class of all errors raised by ``ifl_utils``."""
 
@@ -25,7 +32,7 @@ class IFLDataError(IFLError):
         self.detail = message
         where = ""
         if path is not None:
-            where = f"{path}" + (f", line {line}" if line is not None else "") + ": "
+            where = printable(f"{path}") + (f", line {line}" if line is not None else "") + ": "
         super().__init__(where + message)
 
 

@@ -146,8 +146,8 @@ print(f"\n{len(files)} files; layout check: {'no problems' if not problems else 
 #
 # `Dataset(folder, verify="none")` reads a folder that is not the published release: the manifest
 # check (sizes and SHA-256 of every file of the published release) does not apply, and the parsed
-# tables are cached under a fingerprint of the folder's files (path, size, modification time), so
-# changing a file rebuilds them. The parser counts, per stream kind, what it read:
+# tables are cached under a hash of every file's path, size and bytes, so changing any byte of a
+# file rebuilds them. The parser counts, per stream kind, what it read:
 
 # %% tags=["hide-input"]
 ds = Dataset(release, verify="none", progress=False)

@@ -88,6 +88,16 @@ ch.figure(fig, "benchmarks-targets")
 # the measured value and the target. A benchmark without a saved result has an empty row.
 # ```
 #
+# ### What the data layer's self-checks cost
+#
+# Every load checks the Parquet cache against the sizes, content digests and row counts recorded
+# when it was built (a damaged or swapped file is rebuilt, never read), and a folder that is not the
+# published release is keyed by a hash of every file's bytes. From the ingest record:
+
+# %% tags=["hide-input"]
+br.integrity_table(bench)
+
+# %% [markdown]
 # ## The machine
 #
 # Where each result was measured, as recorded by `ifl bench --save` (results saved without it

@@ -323,3 +323,18 @@ def test_bench_rejects_an_unknown_name(capsys):
     with pytest.raises(SystemExit):
         cli.main(["bench", "nope"])
     assert "reward" in capsys.readouterr().err
+
+
+def test_integrity_table_reads_the_ingest_record():
+    from ifl_utils import benchmarks_report as br
+
+    data = {"warm_load_s": 0.25, "cold_ingest_s": 3.0, "integrity_check_s": 0.05,
+            "integrity_record_s": 0.06, "content_key_release_s": 0.3}
+    ok = br.BenchmarkResult("ingest", Path("ingest.json"), br.OK, data=data)
+    table = br.integrity_table({"ingest": ok})
+    assert list(table.index) == [br.label(k) for k in br.INTEGRITY_FIGURES]
+    row = table.loc[br.label("integrity_check_s")]
+    assert row["value"] == br.fmt(0.05, "integrity_check_s") and row["share"].startswith("20 %")
+    assert table.loc[br.label("content_key_synth_s"), "value"] == "not measured"
+    missing = br.integrity_table({"ingest": br.BenchmarkResult("ingest", Path("x"), br.MISSING)})
+    assert (missing["value"] == "not measured").all()

@@ -105,10 +105,13 @@ def test_interrupted_extraction_leftovers_are_cleaned(tmp_path, release):
     assert not [p for p in snapshot(target.parent) if p.startswith(".t.")]
 
 
-def test_max_bytes_limit(tmp_path, release):
-    archive = make_tar(release, tmp_path / "a.tar.xz")
-    with pytest.raises(IFLArchiveError, match="past 1000 bytes"):
+@pytest.mark.parametrize("compression", ["xz", "gz"])
+def test_max_bytes_limit(tmp_path, release, compression):
+    # xz: refused from the stream's index; gz (no index): on the member headers, before writing
+    archive = make_tar(release, tmp_path / f"a.tar.{compression}", compression=compression)
+    with pytest.raises(IFLArchiveError, match="limit 1,000, set IFLLM_ARCHIVE_MAX_BYTES"):
         extract_dataset(archive, tmp_path / "t", max_bytes=1000)
+    assert not (tmp_path / "t").exists()
 
 
 # ---------------------------------------------------------------------------------------------

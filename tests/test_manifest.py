@@ -222,7 +222,7 @@ def test_real_release_full_verify(real_root: Path, cache_dir):
     assert verify(real_root, "fast").mode == "fast"
 
 
-def test_unreadable_file_counts_as_missing(fixture, monkeypatch):
+def test_unreadable_file_is_reported_as_unreadable(fixture, monkeypatch):
     root, man = fixture
     real = mf.sha256_file
 
@@ -233,7 +233,8 @@ def test_unreadable_file_counts_as_missing(fixture, monkeypatch):
 
     monkeypatch.setattr(mf, "sha256_file", flaky)
     rep = verify(root, "full", manifest=man)
-    assert rep.missing == ["task_table.csv"] and not rep.ok
+    assert rep.missing == [] and rep.unreadable == [("task_table.csv", "Permission denied")]
+    assert not rep.ok and "unreadable: task_table.csv (Permission denied)" in rep.summary()
     with pytest.raises(IFLManifestError, match="cannot read 1 file"):
         build_manifest(root)
 

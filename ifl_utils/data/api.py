@@ -45,16 +45,27 @@ ANALYSIS_COLUMNS: list[str] = (
 
 
 def folder_fingerprint(root: Path) -> str:
-    """SHA-256 over (relative path, size, mtime) of every file under ``root``: a cache key for
-    folders that are not the published release."""
+    """Cache key of a folder that is not the published release: a hash of every file's relative
+    path, size and **content** (:func:`ifl_utils.data.digest.content_fingerprint`; modification
+    times play no part, so two inputs differing in one byte never share a cache entry)."""
+    from .digest import content_fingerprint
+
+    return content_fingerprint(root)
+
+
+def release_key(root: Path) -> str:
+    """Cache key of a folder checked against the shipped manifest: the manifest hash, combined with
+    the list of operating-system clutter files in the folder when there is any (the build counts
+    them, :mod:`ifl_utils.data.junk`)."""
     import hashlib
 
-    h = hashlib.sha256()
-    for p in sorted(Path(root).rglob("*")):
-        if p.is_file():
-            st = p.stat()
-            h.update(f"{p.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+    from .junk import junk_files
+
+    key = manifest_hash()
+    junk = junk_files(root)
+    if junk:
+        key = hashlib.sha256("\n".join([key, *junk]).encode()).hexdigest()
+    return key
 
 
 class Dataset:
@@ -67,7 +78,7 @@ class Dataset:
     verify
         Manifest check of the source: ``"fast"`` (default; sizes once fully verified), ``"full"``
         or ``"none"`` (for a folder that is not the published release, e.g. your own
-        recordings in the same layout; its cache is keyed by a fingerprint of its files).
+        recordings in the same layout; its cache is keyed by a hash of its files' contents).
     progress
         Messages and progress bars on stderr.
     """
@@ -95,8 +106,8 @@ class Dataset:
 
             root = self.root
             # a release checked against the shipped manifest is keyed by it; any other folder
-            # (your own recordings, verify="none") by a fingerprint of its file listing
-            key = manifest_hash() if self.verify != "none" else folder_fingerprint(root)
+            # (your own recordings, verify="none") by a fingerprint of its files' contents
+            key = release_key(root) if self.verify != "none" else folder_fingerprint(root)
             entry = cache.entry_dir(cache_root(), key)
             self._entry = cache.ensure_entry(
                 entry, lambda tmp: build_release(root, tmp, progress=self.progress))
@@ -254,8 +265,12 @@ class Dataset:
                     table = text_check_table(by, self.queries())
                     from ..io import atomic_path
 
-                    with atomic_path(path) as tmp:
-                        table.to_parquet(tmp, compression="zstd", index=False)
+                    # published and recorded under the entry's lock: a load meanwhile waits for
+                    # meta.json to list the file rather than take it for damage
+                    with file_lock(entry.parent / f"{entry.name}.lock"):
+                        with atomic_path(path) as tmp:
+                            table.to_parquet(tmp, compression="zstd", index=False)
+                        cache.add_file(entry, path.name)  # checked on every later load
         return pd.read_parquet(path)
 
     def worker_quality(self) -> pd.DataFrame:

@@ -30,10 +30,12 @@ Key = tuple[str, int]
 
 def folder_keys(root: Path) -> list[tuple[Key, Path]]:
     """Return ``((worker, task_id), folder)`` for every ``user_behavior/<worker>/<task_id>/``."""
+    from .junk import listdir_clean
+
     out = []
     base = Path(root) / "user_behavior"
-    for wdir in sorted(p for p in base.iterdir() if p.is_dir()):
-        for tdir in sorted((p for p in wdir.iterdir() if p.is_dir()), key=lambda p: int(p.name)
+    for wdir in (p for p in listdir_clean(base) if p.is_dir()):
+        for tdir in sorted((p for p in listdir_clean(wdir) if p.is_dir()), key=lambda p: int(p.name)
                            if p.name.isdigit() else -1):
             if not tdir.name.isdigit():
                 from ..errors import IFLDataError
@@ -106,6 +108,30 @@ def _parse_chunk(job: tuple[str, list[tuple[str, int, str]], str]) -> list[tuple
     return back
 
 
+#: Seconds between a worker's checks that its parent is still alive.
+PARENT_POLL_S = 0.5
+
+
+def _exit_with_parent(parent: int, interval: float = PARENT_POLL_S) -> None:
+    """Pool initializer: end this worker process soon after ``parent`` dies.
+
+    A daemon thread compares ``os.getppid()`` with ``parent`` every ``interval`` seconds; a parent
+    killed outright (SIGKILL, out of memory) leaves its workers to ``init``, which changes their
+    parent id, and the thread then ends the worker at once (``os._exit``). No ``prctl``: plain
+    POSIX calls.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(interval)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 class FolderFrames(Mapping):
     """``(worker, task_id) -> callbacks`` parsed again on demand (used for the few conversations
     whose display time must be imputed from the text under the samples)."""
@@ -156,7 +182,8 @@ def parse_to(root: Path, out_dir: Path, workers: int | None = None, progress: bo
     n = workers or min(2, os.cpu_count() or 1)
     other = None
     if n > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=n) as pool:
+        with ProcessPoolExecutor(max_workers=n, initializer=_exit_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = {j: pool.submit(_parse_chunk, jobs[j]) for j in by_size}
             if meanwhile is not None:
                 other = meanwhile()
@@ -293,6 +320,9 @@ def build_release(root: Path, out_dir: Path, progress: bool = False, workers: in
     counts["folders_with_two_sessions"] = int((folder_table["sessions"] > 1).sum())
     counts["folders_without_turns"] = int((~folder_table["linked"]).sum())
     counts["conversations_without_folder"] = len(groups - set(keys))
+    from .junk import junk_files
+
+    counts["os_junk_files"] = len(junk_files(root))
     count_table = pd.DataFrame(sorted(counts.items()), columns=["name", "count"])
     tables = {"queries": turns, "tasks": tasks, "workers": workers_t, "folders": folder_table,
               "assignment": assignment, "counts": count_table}

@@ -39,10 +39,11 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import IFLArchiveError, IFLDataError
+from ..errors import IFLArchiveError, IFLDataError, printable
 from ..io import file_lock, write_json_atomic
 
 #: The three tables at the top of the dataset folder.
@@ -62,6 +63,123 @@ _READ_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+#: Environment variables that override the archive limits (for a user's own, bigger study).
+ENV_MAX_MEMBERS = "IFLLM_ARCHIVE_MAX_MEMBERS"
+ENV_MAX_BYTES = "IFLLM_ARCHIVE_MAX_BYTES"
+ENV_MAX_RATIO = "IFLLM_ARCHIVE_MAX_RATIO"
+#: Default limits: the release has 2,365 files in about 2,500 members, 0.5 GB, compressed 7:1.
+DEFAULT_MAX_MEMBERS = 10_000
+DEFAULT_MAX_RATIO = 100.0
+#: The ratio is judged only once this many bytes are declared (tiny archives have odd ratios).
+_RATIO_FLOOR = 8 << 20
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What an archive may hold: members (of any kind), total declared bytes of its members, and
+    declared bytes per byte of archive. Checked from the archive's index before extraction where
+    the format has one (zip's central directory, xz's index), and on every member header as it is
+    read (tar), before anything of that member is written."""
+
+    max_members: int = DEFAULT_MAX_MEMBERS
+    max_bytes: int | None = None
+    max_ratio: float = DEFAULT_MAX_RATIO
+
+    @classmethod
+    def from_env(cls, max_bytes: int | None = None) -> "ArchiveLimits":
+        """Defaults (``max_bytes`` from the caller), each overridable by its environment variable."""
+        def get(name, default, kind):
+            raw = os.environ.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                val = kind(raw)
+            except ValueError:
+                raise IFLDataError(f"{name}={raw!r} is not a number") from None
+            if val <= 0:
+                raise IFLDataError(f"{name}={raw!r} must be positive")
+            return val
+        return cls(get(ENV_MAX_MEMBERS, DEFAULT_MAX_MEMBERS, int), get(ENV_MAX_BYTES, max_bytes, int),
+                   get(ENV_MAX_RATIO, DEFAULT_MAX_RATIO, float))
+
+    def check(self, archive: Path, members: int, declared: int, compressed: int | None,
+              where: str) -> None:
+        """Raise :class:`IFLArchiveError` when a count passes its limit (``where``: how it was read)."""
+        if members > self.max_members:
+            raise IFLArchiveError(
+                f"archive holds more than {self.max_members:,} members ({members:,} {where}); "
+                f"limit {self.max_members:,}, set {ENV_MAX_MEMBERS} to allow more", path=archive.name)
+        if self.max_bytes is not None and declared > self.max_bytes:
+            raise IFLArchiveError(
+                f"archive holds {declared:,} bytes of data ({where}); limit {self.max_bytes:,}, "
+                f"set {ENV_MAX_BYTES} to allow more", path=archive.name)
+        if compressed and declared >= _RATIO_FLOOR and declared / compressed > self.max_ratio:
+            raise IFLArchiveError(
+                f"archive expands {declared / compressed:,.0f}-fold ({declared:,} bytes from "
+                f"{compressed:,}, {where}); limit {self.max_ratio:g}, set {ENV_MAX_RATIO} to allow "
+                "more", path=archive.name)
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    val = shift = 0
+    while True:
+        b = buf[pos]
+        val |= (b & 0x7F) << shift
+        pos += 1
+        if not b & 0x80:
+            return val, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def xz_uncompressed_size(path: Path) -> int | None:
+    """Total uncompressed size of an ``.xz`` file from its index (read backwards, no decompression);
+    ``None`` when the file is not xz or its index cannot be read."""
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            end = fh.tell()
+            total = 0
+            while end > 0:
+                fh.seek(end - 4)
+                if fh.read(4) == b"\0\0\0\0":  # stream padding
+                    end -= 4
+                    continue
+                if end < 24:
+                    return None
+                fh.seek(end - 12)
+                footer = fh.read(12)
+                if footer[10:12] != b"YZ":
+                    return None
+                index_size = (struct.unpack("<I", footer[4:8])[0] + 1) * 4
+                start = end - 12 - index_size
+                if start < 12:
+                    return None
+                fh.seek(start)
+                index = fh.read(index_size)
+                if not index or index[0] != 0:
+                    return None
+                n, pos = _varint(index, 1)
+                blocks = 0
+                for _ in range(n):
+                    unpadded, pos = _varint(index, pos)
+                    size, pos = _varint(index, pos)
+                    total += size
+                    blocks += (unpadded + 3) // 4 * 4
+                end = start - blocks - 12
+                if end < 0:
+                    return None
+                fh.seek(end)
+                if fh.read(6) != b"\xfd7zXZ\x00":
+                    return None
+            return total
+    except (OSError, ValueError, IndexError, struct.error):
+        return None
+
+
 def is_dataset_root(folder: str | os.PathLike[str]) -> bool:
     """True when ``folder`` holds the three tables and ``user_behavior/`` (the released layout)."""
     f = Path(folder)
@@ -79,6 +197,8 @@ def archive_kind(path: str | os.PathLike[str]) -> str | None:
         When the file cannot be read.
     """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None  # a FIFO or device: never opened (reading one can block forever)
         with open(path, "rb") as fh:
             head = fh.read(512)
     except OSError as err:
@@ -168,7 +288,8 @@ class _Sink:
         if self.max_bytes is not None and self.n_bytes + size > self.max_bytes:
             raise IFLArchiveError(
                 f"member {name!r} would take the extracted data past {self.max_bytes} bytes; "
-                "expected the IFLLM release (about 0.5 GB)", path=self.archive.name)
+                f"expected the IFLLM release (about 0.5 GB); set {ENV_MAX_BYTES} to allow more",
+                path=self.archive.name)
         dest = self._dest(parts, name)
         conflict = IFLArchiveError(f"member {name!r} conflicts with another member of the same path",
                                    path=self.archive.name)
@@ -233,11 +354,12 @@ class _Progress:
         self.bar.close()
 
 
-def _tar_into(archive: Path, sink: _Sink, progress: bool) -> None:
+def _tar_into(archive: Path, sink: _Sink, progress: bool, limits: ArchiveLimits | None = None) -> None:
     special = {tarfile.SYMTYPE: "symbolic link", tarfile.LNKTYPE: "hard link",
                tarfile.CHRTYPE: "character device", tarfile.BLKTYPE: "block device",
                tarfile.FIFOTYPE: "FIFO"}
     bar = _Progress(archive.stat().st_size, progress, "extracting")
+    n_members = declared = 0
     try:
         with open(archive, "rb") as raw:
             try:
@@ -253,6 +375,10 @@ def _tar_into(archive: Path, sink: _Sink, progress: bool) -> None:
                     if member is None:
                         break
                     bar.to(raw.tell())
+                    if limits is not None:
+                        n_members += 1
+                        declared += member.size if member.isreg() else 0
+                        limits.check(archive, n_members, declared, raw.tell(), "counted so far")
                     parts = _clean_parts(member.name, archive)
                     if not _wanted(parts):
                         continue
@@ -286,13 +412,16 @@ def _tar_into(archive: Path, sink: _Sink, progress: bool) -> None:
         bar.close()
 
 
-def _zip_into(archive: Path, sink: _Sink, progress: bool) -> None:
+def _zip_into(archive: Path, sink: _Sink, progress: bool, limits: ArchiveLimits | None = None) -> None:
     try:
         zf = zipfile.ZipFile(archive)
     except _READ_ERRORS as err:
         raise _corrupt(archive, err) from None
     with zf:
         infos = zf.infolist()
+        if limits is not None:  # the central directory lists every member: checked up front
+            limits.check(archive, len(infos), sum(i.file_size for i in infos), archive.stat().st_size,
+                         "from the archive's index")
         bar = _Progress(sum(i.compress_size for i in infos), progress, "extracting")
         try:
             for info in infos:
@@ -336,17 +465,17 @@ def _choose_prefix(archive: Path, files: set[tuple[str, ...]], raw: Path) -> tup
         raise IFLDataError(
             f"expected the IFLLM release layout ({expected}) at the archive's top, in dataset/, in "
             f"<top>/ or in <top>/dataset/; found no such folder"
-            + (f" (dataset-like members: {', '.join(found)})" if found else ""), path=archive.name)
-    depth = min(len(p) for p in complete)
-    best = sorted(p for p in complete if len(p) == depth)
-    if len(best) > 1:
-        raise IFLDataError("archive holds more than one release folder: "
-                           + ", ".join("/".join(p) + "/" for p in best), path=archive.name)
-    return best[0]
+            + (f" (dataset-like members: {printable(', '.join(found))})" if found else ""), path=archive.name)
+    if len(complete) > 1:
+        raise IFLDataError("ambiguous input: the archive holds more than one release folder ("
+                           + ", ".join(printable("/".join(p) + "/") for p in sorted(complete, key=len))
+                           + "); expected one", path=archive.name)
+    return complete[0]
 
 
 def extract_into(archive: str | os.PathLike[str], dest: str | os.PathLike[str], *, progress: bool = False,
-                 max_bytes: int | None = None) -> tuple[Path, dict[str, Any]]:
+                 max_bytes: int | None = None,
+                 limits: ArchiveLimits | None = None) -> tuple[Path, dict[str, Any]]:
     """Extract the dataset subtree of ``archive`` into the new folder ``dest/dataset``.
 
     This is the unlocked, non-atomic step: use :func:`extract_dataset` to build a cache entry.
@@ -361,6 +490,10 @@ def extract_into(archive: str | os.PathLike[str], dest: str | os.PathLike[str], 
         Show a progress bar on stderr.
     max_bytes
         Refuse to write more than this many bytes in total (``None``: no limit).
+    limits
+        Member count, declared bytes and compression ratio allowed (default
+        :meth:`ArchiveLimits.from_env` with ``max_bytes``); checked before anything is written
+        where the archive has an index, else on each member header.
 
     Returns
     -------
@@ -382,10 +515,17 @@ def extract_into(archive: str | os.PathLike[str], dest: str | os.PathLike[str], 
         raise IFLArchiveError("not a supported archive: expected tar (.tar, .tar.xz, .tar.gz, .tgz) or zip",
                               path=archive.name)
     t0 = time.perf_counter()
+    if limits is None:
+        limits = ArchiveLimits.from_env(max_bytes)
+    if kind == "tar":
+        # an xz stream's index gives the tar's size without decompressing: bombs are refused at once
+        size = xz_uncompressed_size(archive)
+        if size is not None:
+            limits.check(archive, 0, size, archive.stat().st_size, "from the xz index")
     raw = dest / "raw"
     raw.mkdir()
-    sink = _Sink(archive, raw, max_bytes)
-    (_tar_into if kind == "tar" else _zip_into)(archive, sink, progress)
+    sink = _Sink(archive, raw, limits.max_bytes)
+    (_tar_into if kind == "tar" else _zip_into)(archive, sink, progress, limits)
     prefix = _choose_prefix(archive, sink.files, raw)
     root = dest / "dataset"
     os.rename(raw.joinpath(*prefix), root)
@@ -408,7 +548,7 @@ def target_complete(target: str | os.PathLike[str]) -> bool:
 
 @contextmanager
 def _tmp_sibling(target: Path) -> Iterator[Path]:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
     finally:
@@ -479,6 +619,9 @@ def extract_dataset(archive: str | os.PathLike[str], target: str | os.PathLike[s
         # leftovers of an interrupted extraction of this target (nobody else holds the lock)
         for stale in target.parent.glob(f".{target.name}.*.tmp"):
             shutil.rmtree(stale, ignore_errors=True)
+        from .cache import sweep_stale
+
+        sweep_stale(target.parent)  # and of other targets, where their process is gone
         if target.exists():  # broken entry without its info file
             _discard(target)
         with _tmp_sibling(target) as tmp:

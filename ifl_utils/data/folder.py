@@ -348,7 +348,7 @@ def assemble_columns(streams: dict[str, dict], path: str) -> tuple[dict, Counter
         if not np.array_equal(present[s], present[first]):
             i = int(order[np.flatnonzero(present[s] != present[first])[0]])
             a, b = (s, first) if present[s][pos[i]] else (first, s)
-            raise IFLDataError(f"callback (page_time {m_pt[i]!r}) is in {a} but not in {b}; "
+            raise IFLDataError(f"callback (page_time {float(m_pt[i])!r}) is in {a} but not in {b}; "
                                "expected in all rel streams or in none",
                                f"{path}/abs_mouse.csv", int(mouse["line"][i]))
     has_rel = present[first]
@@ -418,11 +418,21 @@ def parse_folder(folder: Path, relpath: str) -> tuple[pd.DataFrame, Counter, str
 def parse_folder_columns(folder: Path, relpath: str) -> tuple[dict, Counter, str]:
     """:func:`parse_folder` returning the columns of :func:`assemble_columns` (no DataFrame)."""
     folder = Path(folder)
-    mode = _mode_of([p.name for p in folder.iterdir()], relpath, suffix=".csv")
+    from .junk import listdir_clean
+
+    mode = _mode_of([p.name for p in listdir_clean(folder)], relpath, suffix=".csv")
     counts: Counter = Counter()
     streams = {}
     for s in _MODES[mode]:
-        cols, c = parse_columns((folder / f"{s}.csv").read_bytes(), s, f"{relpath}/{s}.csv")
+        try:
+            data = (folder / f"{s}.csv").read_bytes()
+        except OSError as err:
+            raise IFLDataError(f"cannot read the file ({err.strerror}); expected a readable "
+                               "behaviour file", f"{relpath}/{s}.csv") from None
+        if not data:
+            raise IFLDataError("empty file (0 bytes); expected one line per tracker callback",
+                               f"{relpath}/{s}.csv")
+        cols, c = parse_columns(data, s, f"{relpath}/{s}.csv")
         streams[s] = cols
         counts.update(c)
     cols, c = assemble_columns(streams, relpath)

@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from .extract import BEHAVIOUR_DIR, DATASET_TABLES
+from .junk import listdir_clean
 from .schema import (POINTWISE_STREAMS, PAIRWISE_STREAMS, QUERY_LOGS_FILE, RECORD_INFO_FILE,
                      STREAM_KINDS, TASK_TABLE_FILE)
 
@@ -129,19 +130,19 @@ def check_layout(root: str | os.PathLike[str]) -> list[str]:
         problems.append(f"missing {BEHAVIOUR_DIR}/")
         return problems
     sets = {frozenset(v): k for k, v in FOLDER_FILES.items()}
-    for wdir in sorted(beh.iterdir()):
+    for wdir in listdir_clean(beh):
         rel_w = wdir.relative_to(base).as_posix()
         if not wdir.is_dir():
             problems.append(f"{rel_w}: a file where a worker folder was expected")
             continue
-        for tdir in sorted(wdir.iterdir()):
+        for tdir in listdir_clean(wdir):
             rel_t = tdir.relative_to(base).as_posix()
             if not tdir.is_dir():
                 problems.append(f"{rel_t}: a file where a task folder was expected")
                 continue
             if not tdir.name.isdigit():
                 problems.append(f"{rel_t}: folder name is not a task id (digits)")
-            names = frozenset(p.name for p in tdir.iterdir())
+            names = frozenset(p.name for p in listdir_clean(tdir))
             if names not in sets:
                 problems.append(f"{rel_t}: files {sorted(names)} are neither the pairwise set "
                                 f"{list(FOLDER_FILES['pairwise'])} nor the pointwise set "

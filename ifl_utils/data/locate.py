@@ -18,6 +18,7 @@ its entry. Hashing the 71 MB shared archive takes about 0.05 s.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from ..errors import IFLDataError, IFLManifestError
@@ -72,26 +73,30 @@ def find_dataset_root(folder: str | os.PathLike[str]) -> Path | None:
     Raises
     ------
     IFLDataError
-        When two sub-folders both hold a release (ambiguous).
+        When more than one of these holds a release, at any depth ("ambiguous input", listing
+        them).
     """
     f = Path(folder)
-    for cand in (f, f / "dataset"):
-        if is_dataset_root(cand):
-            return cand
-    found: list[Path] = []
+    found = [cand for cand in (f, f / "dataset") if is_dataset_root(cand)]
     try:
         subdirs = sorted(p for p in f.iterdir() if p.is_dir() and not p.name.startswith("."))
     except OSError:
-        return None
+        subdirs = []
     for top in subdirs:
-        for cand in (top / "dataset", top):
-            if is_dataset_root(cand):
-                found.append(cand)
-                break
+        found += [cand for cand in (top / "dataset", top) if is_dataset_root(cand)]
+    found = list(dict.fromkeys(found))  # f/dataset is also the sub-folder "dataset"
     if len(found) > 1:
-        raise IFLDataError("folder holds more than one release: " + ", ".join(str(p) for p in found),
-                           path=str(f))
+        raise IFLDataError("ambiguous input: the folder holds more than one release (at "
+                           + ", ".join(_show(p.relative_to(f).as_posix() + "/") for p in found)
+                           + "); pass the one you mean", path=_show(str(f)))
     return found[0] if found else None
+
+
+def _show(text: str) -> str:
+    """``text`` with control characters escaped (safe to print on one line)."""
+    from ..errors import printable
+
+    return printable(text)
 
 
 def _layout_error(p: Path) -> IFLDataError:
@@ -227,6 +232,13 @@ def resolve_root(source: str | os.PathLike[str] | None = None, *, verify: str = 
         raise IFLDataError(
             f"IFLLM release not found: no such file or folder (expected a release folder with {_LAYOUT}, "
             "or a .tar.xz/.tar.gz/.zip archive of it; set IFLLM_DATA or pass the path)", path=str(p))
+    try:
+        mode = p.stat().st_mode
+    except OSError as err:
+        raise IFLDataError(f"cannot read the release ({err.strerror})", path=str(p)) from None
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise IFLDataError("not a regular file nor a folder (a FIFO, socket or device); expected a "
+                           f"release folder with {_LAYOUT}, or an archive of it", path=str(p))
     if p.is_dir():
         root = find_dataset_root(p)
         if root is None:

@@ -42,6 +42,7 @@ from typing import Any
 
 from ..errors import IFLManifestError
 from ..io import write_json_atomic, write_text_atomic
+from .junk import JUNK_DIRS, JUNK_NAMES, is_junk_name
 
 #: The manifest shipped with the package (paths relative to the release's ``dataset/`` folder).
 MANIFEST_PATH = Path(__file__).with_name("manifest.tsv")
@@ -49,8 +50,9 @@ MANIFEST_PATH = Path(__file__).with_name("manifest.tsv")
 #: Header line of the manifest's table.
 HEADER = ("path", "size", "sha256")
 
-#: Names of operating-system clutter that :func:`verify` ignores (reported in ``ignored``).
-IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+#: Names of operating-system clutter that :func:`verify` ignores (reported in ``ignored``); the
+#: whole rule (``__MACOSX/``, ``._*`` too) is :mod:`ifl_utils.data.junk`.
+IGNORED_NAMES = JUNK_NAMES
 
 #: Version of the verification marker format (bump to invalidate all markers).
 MARKER_VERSION = 1
@@ -265,11 +267,17 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def _try_hash(path: Path) -> str | None:
-    """SHA-256 of ``path``, or ``None`` when it vanished or cannot be read."""
+    """SHA-256 of ``path``; ``None`` when it vanished; ``"!<reason>"`` when it cannot be read."""
+    import stat
+
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the reader forever
+            return "!not a regular file"
         return sha256_file(path)
-    except OSError:
+    except FileNotFoundError:
         return None
+    except OSError as err:
+        return f"!{err.strerror or type(err).__name__}"
 
 
 def _hash_workers() -> int:
@@ -316,9 +324,12 @@ def scan_folder(root: Path) -> tuple[dict[str, os.stat_result], list[str]]:
     for dirpath, dirnames, filenames in os.walk(root_s):
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, root_s)
+        for d in [d for d in dirnames if d in JUNK_DIRS]:
+            ignored.append(d + "/" if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{d}/")
+            dirnames.remove(d)
         for name in sorted(filenames):
             rel = name if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{name}"
-            if name in IGNORED_NAMES:
+            if is_junk_name(name):
                 ignored.append(rel)
                 continue
             full = os.path.join(dirpath, name)
@@ -352,7 +363,7 @@ def build_manifest(root: str | os.PathLike[str], *, comments: Iterable[str] = ()
     stats, _ = scan_folder(root)
     items = [(rel, root / rel, st.st_size) for rel, st in stats.items()]
     digests = dict(_hash_many(items, progress, "hashing"))
-    unreadable = sorted(rel for rel, d in digests.items() if d is None)
+    unreadable = sorted(rel for rel, d in digests.items() if d is None or d.startswith("!"))
     if unreadable:
         raise IFLManifestError(f"cannot read {len(unreadable)} file(s): {', '.join(unreadable[:5])}",
                                path=str(root))
@@ -385,7 +396,10 @@ class VerifyReport:
     n_ok
         Files present with the right size (and, in a full check, the right hash).
     missing
-        Manifest paths absent from the folder (or that could not be read).
+        Manifest paths absent from the folder.
+    unreadable
+        ``(path, reason)`` of manifest paths present but not readable (permissions, not a
+        regular file).
     extra
         Files in the folder that the manifest does not list.
     size_mismatch
@@ -406,6 +420,7 @@ class VerifyReport:
     n_expected: int
     n_ok: int = 0
     missing: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     size_mismatch: list[tuple[str, int, int]] = field(default_factory=list)
     hash_mismatch: list[tuple[str, str, str]] = field(default_factory=list)
@@ -416,27 +431,33 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         """True when every listed file is present and intact and there is no extra file."""
-        return not (self.missing or self.extra or self.size_mismatch or self.hash_mismatch)
+        return not (self.missing or self.unreadable or self.extra or self.size_mismatch
+                    or self.hash_mismatch)
 
     @property
     def n_problems(self) -> int:
         """Number of files that differ from the manifest."""
-        return len(self.missing) + len(self.extra) + len(self.size_mismatch) + len(self.hash_mismatch)
+        return (len(self.missing) + len(self.unreadable) + len(self.extra) + len(self.size_mismatch)
+                + len(self.hash_mismatch))
 
     def problems(self) -> list[str]:
         """One human-readable line per differing file (missing, wrong size, wrong hash, extra)."""
         out = [f"missing: {p}" for p in self.missing]
+        out += [f"unreadable: {p} ({why})" for p, why in self.unreadable]
         out += [f"wrong size: {p} (expected {e} bytes, found {f})" for p, e, f in self.size_mismatch]
         out += [f"wrong sha256: {p} (expected {e[:12]}..., found {f[:12]}...)" for p, e, f in self.hash_mismatch]
         out += [f"extra file: {p}" for p in self.extra]
-        return out
+        from ..errors import printable
+
+        return [printable(line) for line in out]
 
     def summary(self, limit: int = 5) -> str:
         """Counts plus the first ``limit`` problems, for messages."""
         if self.ok:
             return f"{self.n_ok} of {self.n_expected} files match the manifest ({self.mode} check)"
         head = (f"{self.n_problems} file(s) differ from the manifest ({self.mode} check): "
-                f"{len(self.missing)} missing, {len(self.size_mismatch)} wrong size, "
+                f"{len(self.missing)} missing, {len(self.unreadable)} unreadable, "
+                f"{len(self.size_mismatch)} wrong size, "
                 f"{len(self.hash_mismatch)} wrong sha256, {len(self.extra)} extra")
         lines = self.problems()
         shown = "\n  ".join(lines[:limit])
@@ -454,6 +475,7 @@ class VerifyReport:
             "n_ok": self.n_ok,
             "n_hashed": self.n_hashed,
             "missing": list(self.missing),
+            "unreadable": [{"path": p, "reason": r} for p, r in self.unreadable],
             "extra": list(self.extra),
             "size_mismatch": [{"path": p, "expected": e, "found": f} for p, e, f in self.size_mismatch],
             "hash_mismatch": [{"path": p, "expected": e, "found": f} for p, e, f in self.hash_mismatch],
@@ -593,14 +615,17 @@ def verify(root: str | os.PathLike[str], mode: str = "full", *,
                 rep.n_ok += 1
     for rel, digest in _hash_many(to_hash, progress and mode == "full", "verify"):
         expected = m.entries[rel].sha256
-        if digest is None:  # vanished or unreadable since the folder was listed
+        if digest is None:  # vanished since the folder was listed
             rep.missing.append(rel)
+        elif digest.startswith("!"):
+            rep.unreadable.append((rel, digest[1:]))
         elif digest == expected:
             rep.n_ok += 1
         else:
             rep.hash_mismatch.append((rel, expected, digest))
     rep.hash_mismatch.sort()
     rep.missing.sort()
+    rep.unreadable.sort()
     rep.n_hashed = len(to_hash)
     if record and rep.ok and (mode == "full" or rep.n_hashed):
         _write_marker(marker_path(record_root, m.sha256, cache), record_root, m.sha256,

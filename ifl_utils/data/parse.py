@@ -329,7 +329,7 @@ def _parse_rel(data: bytes, path: str, counts: Counter, repaired: bool = False) 
     bad = ~out & ((x < 0) | (y < 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise IFLDataError(f"x, y = {x[i]!r}, {y[i]!r}; expected both -1 (outside the pane) or "
+        raise IFLDataError(f"x, y = {float(x[i])!r}, {float(y[i])!r}; expected both -1 (outside the pane) or "
                            "both >= 0", path, i + 1)
     ci = _as_int(vals[:, 2], "char_idx", path, 0, 2.0 ** 31, np.int32)
     epoch = _as_int(vals[:, -1], "epoch", path, 0, _F64_INT_MAX, np.int64)

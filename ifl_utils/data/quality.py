@@ -116,6 +116,12 @@ DEFECTS: tuple[Defect, ...] = (
 )
 
 
+#: Shown only when the folder holds any (the published release holds none).
+JUNK = Defect(31, "operating-system files (.DS_Store, Thumbs.db, desktop.ini, __MACOSX/, ._*)",
+              _c("os_junk_files"), "files or folders", _none,
+              "ignored by the manifest check, the layout check and the parser", None)
+
+
 def quality_report(counts: Counts) -> pd.DataFrame:
     """Return one row per defect kind: number, defect, count, unit, detail, handling, reference.
 
@@ -129,9 +135,11 @@ def quality_report(counts: Counts) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``#``, ``defect``, ``count``, ``unit``, ``detail``, ``handling``,
         ``reference`` (the data reference's count, NA where it gives none) and ``matches``.
+        Operating-system clutter (:data:`JUNK`) adds a row only when the folder holds any.
     """
     rows = []
-    for d in DEFECTS:
+    extra = (JUNK,) if JUNK.count(counts) else ()
+    for d in (*DEFECTS, *extra):
         n = d.count(counts)
         rows.append({"#": d.number, "defect": d.name, "count": n, "unit": d.unit,
                      "detail": d.detail(counts), "handling": d.handling,

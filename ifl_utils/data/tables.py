@@ -86,8 +86,8 @@ def _record_lines(path: Path) -> np.ndarray:
     return np.asarray(starts, dtype=np.int64)
 
 
-def _read_text_csv(root: str | os.PathLike[str], name: str,
-                   columns: tuple[str, ...]) -> tuple[pd.DataFrame, Path]:
+def _read_text_csv(root: str | os.PathLike[str], name: str, columns: tuple[str, ...],
+                   require_rows: bool = True) -> tuple[pd.DataFrame, Path]:
     """Read ``name`` under ``root`` with every cell as text; check the header."""
     path = Path(root) / name
     if not path.is_file():
@@ -95,12 +95,19 @@ def _read_text_csv(root: str | os.PathLike[str], name: str,
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
                          encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise IFLDataError(f"empty file; expected a CSV header {list(columns)} and rows", name) from None
+    except OSError as exc:
+        raise IFLDataError(f"cannot read the file ({exc.strerror or exc}); expected a readable "
+                           "CSV file", name) from None
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise IFLDataError(f"not a readable UTF-8 CSV file: {exc}", name) from exc
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise IFLDataError(f"header lacks column(s) {missing}; expected {list(columns)}",
                            name, 1)
+    if require_rows and df.empty:
+        raise IFLDataError("has a header but no rows; expected at least one row", name, 2)
     return df, path
 
 
