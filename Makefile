@@ -11,7 +11,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv book chapters test unit browser notebooks nbval bench clean
+.PHONY: venv book chapters test unit browser notebooks nbval bench lab clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,12 @@ unit: $(STAMP)
 browser: $(STAMP)
 	bash tests/browser/ensure_chromium.sh
 	$(BIN)/python -m pytest tests/browser -q -p no:randomly --tb=short
+
+# JupyterLab (pinned) on 127.0.0.1 with the project's kernel; notebooks/NN_*.py open as notebooks
+# (jupytext) and a save writes back to the .py. Prints the URL with its token; Ctrl-C stops it.
+# PORT=8890 picks another port. Configuration: .jupyter/ (nothing in your home is touched).
+lab: $(STAMP)
+	$(BIN)/python -m ifl_utils.lab $(if $(PORT),--port $(PORT))
 
 bench: $(STAMP)
 	$(BIN)/ifl bench all --save
