@@ -82,5 +82,9 @@ def test_intro_shows_how_to_cite(cff):
     assert re.search(r"^## How to cite", intro, re.M), "book/intro.md has no 'How to cite' section"
     block = intro.split("## How to cite", 1)[1]
     assert cff["title"] in block and f"version = {{{cff['version']}}}" in block
+    # one author line everywhere: the book's configuration, CITATION.cff, the BibTeX block
+    book_author = yaml.safe_load((ROOT / "_config.yml").read_text())["author"]
+    assert cff["authors"] == [{"name": book_author}]
+    assert f"author  = {{{{{book_author}}}}}" in block
     assert "CITATION.cff" in block and "{cite:t}`chang2026mouse`" in block
     assert "Apache-2.0" in block and "923bac0" in block

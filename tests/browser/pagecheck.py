@@ -265,3 +265,24 @@ def notebook_figures(ipynb: Path) -> int:
             if any(key.startswith("image/") for key in data) or glued or "<img" in html:
                 count += 1
     return count
+
+
+# --- chapter openings ------------------------------------------------------------------------------
+
+def opening_problem(blocks: list[dict]) -> str | None:
+    """Why a chapter page does not open with its prose, or None when it does.
+
+    ``blocks`` are the first visible blocks after the page's title, in order, each a dict with
+    ``tag``, ``classes``, ``cell`` (a notebook cell: code input or output), ``toggle`` (holds a
+    show/hide control, e.g. a hidden code cell's ``details``) and ``text``. The first block must
+    be neither a cell nor a toggle.
+    """
+    if not blocks:
+        return "nothing visible after the title"
+    first = blocks[0]
+    if first.get("cell") or first.get("toggle"):
+        what = "a code toggle" if first.get("toggle") else "a code cell"
+        classes = ".".join(str(first.get("classes", "")).split())
+        return (f"opens with {what} ({first.get('tag')}{'.' + classes if classes else ''}) "
+                f"instead of prose: {str(first.get('text', ''))[:120]!r}")
+    return None
