@@ -28,7 +28,9 @@ book: $(STAMP)
 	$(BIN)/ifl run --mode $(MODE)
 
 # Unit tests, then every chapter in quick mode (book built), then nbval re-executes the chapters
-# and compares every text output, then headless Chromium opens every page of the built book.
+# and compares every text output, then headless Chromium opens every page of the built book and
+# runs the first cells of chapter 01 in JupyterLab started as `make lab` does
+# (tests/browser/test_jupyterlab.py).
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -q --ignore=tests/browser
 	$(BIN)/ifl run --mode quick
@@ -39,9 +41,9 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q --ignore=tests/browser
 
-# Browser test of the already built book (_build/html): images, math, error outputs, links, and a
-# full-page screenshot of every page in _build/screenshots/. Installs chromium + chromium-driver
-# with apt-get when missing.
+# Browser tests of the already built book (_build/html): images, math, error outputs, links, chapter
+# openings, the execution report, and a full-page screenshot of every page in _build/screenshots/;
+# and the JupyterLab path. Installs chromium + chromium-driver with apt-get when missing.
 browser: $(STAMP)
 	bash tests/browser/ensure_chromium.sh
 	$(BIN)/python -m pytest tests/browser -q -p no:randomly --tb=short
