@@ -23,8 +23,10 @@ What a record holds and how each figure is measured:
     ``dpo``: the DPO run cache), with *entries* the names directly inside that kind's folder(s)
     of the user cache: **cold** when the chapter created at least one entry that did not exist
     before it ran (it had to compute it), **warm** when it read existing entries and created none,
-    **unused** when it did neither. Reads are seen by an audit hook that :func:`watch_cache_reads`
-    installs in the kernel (``setup()`` calls it when the runner sets ``IFL_CACHE_LOG``).
+    **unused** when it did neither. What the kernel opens, lists, creates and renames into the
+    cache is seen by an audit hook that :func:`watch_cache_reads` installs in the kernel
+    (``setup()`` calls it when the runner sets ``IFL_CACHE_LOG``); a new entry counts only if the
+    kernel touched it, since other processes may write to the same cache meanwhile.
 ``commit``, ``packages``, ``machine``
     ``git`` commit (``+dirty`` with uncommitted changes), versions of the packages that change
     results, and the machine (CPU model and count, memory, OS, Python).
@@ -110,27 +112,31 @@ def read_cache_log(log: str | os.PathLike[str], cache_root: str | os.PathLike[st
 
 def cache_state(before: dict[str, set[str]], after: dict[str, set[str]],
                 used: set[str] | None) -> dict[str, dict[str, Any]]:
-    """Cold / warm / unused per kind of cache, from two snapshots and the entries read.
+    """Cold / warm / unused per kind of cache, from two snapshots and the entries the kernel used.
 
     Parameters
     ----------
     before, after
         :func:`cache_snapshot` before and after the chapter ran.
     used
-        Entries the kernel read (:func:`read_cache_log`); None when reads were not observed, in
-        which case a kind without new entries is reported ``warm`` only if it has entries at all.
+        Entries the kernel opened, listed, created or renamed into place (:func:`read_cache_log`).
+        An entry that appeared during the chapter counts as the chapter's only if the kernel used
+        it: the cache is shared, and another process may fill it meanwhile. None when the kernel's
+        use was not observed: then every new entry counts, and a kind without new entries is
+        ``warm`` only if it has entries at all.
 
     Returns
     -------
     dict
-        kind -> ``{"state", "new", "read", "present_before"}`` (counts of entries).
+        kind -> ``{"state", "new", "read", "present_before"}`` (counts of entries; ``new``: created
+        by the chapter; ``read``: existing entries it used, None when not observed).
     """
     out: dict[str, dict[str, Any]] = {}
-    for kind in CACHE_KINDS:
+    for kind, folders in CACHE_KINDS.items():
         old, now = before.get(kind, set()), after.get(kind, set())
-        new = now - old
-        folders = CACHE_KINDS[kind]
-        read = {e for e in (used or set()) if e.split("/", 1)[0] in folders} & old
+        mine = {e for e in (used or set()) if e.split("/", 1)[0] in folders}
+        new = (now - old) if used is None else (now - old) & mine
+        read = mine & old
         if new:
             state = COLD
         elif read or (used is None and old):
@@ -143,7 +149,8 @@ def cache_state(before: dict[str, set[str]], after: dict[str, set[str]],
 
 
 def watch_cache_reads(cache_root: str | os.PathLike[str], log: str | os.PathLike[str]) -> bool:
-    """Log every file or folder of the cache that this process opens or lists, once, to ``log``.
+    """Log every path of the cache that this process opens, lists, creates (``os.mkdir``) or
+    renames a file onto (atomic writes), once each, to ``log``.
 
     Installs an audit hook (:func:`sys.addaudithook`; it cannot be removed, so call this once per
     process: the runner's kernels). Returns False when ``log`` cannot be opened.
@@ -154,12 +161,13 @@ def watch_cache_reads(cache_root: str | os.PathLike[str], log: str | os.PathLike
     except OSError:
         return False
     seen: set[str] = set()
-    events = {"open", "os.listdir", "os.scandir"}
+    events = {"open": 0, "os.listdir": 0, "os.scandir": 0, "os.mkdir": 0, "os.rename": 1}
 
     def hook(event: str, args: tuple) -> None:
-        if event not in events or not args:
+        at = events.get(event)
+        if at is None or len(args) <= at:
             return
-        path = args[0]
+        path = args[at]     # for a rename: where the entry lands
         if isinstance(path, (int, bytes)) or path is None:
             return
         try:

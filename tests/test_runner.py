@@ -31,10 +31,12 @@ ch.record("demo/answer", 42, glue=False)
 # Reads an existing entry of the data cache, creates one in the embeddings cache, leaves DPO alone.
 CACHE_CELL = '''
 # %%
+import os
 from ifl_utils.data.locate import cache_root
 croot = cache_root()
 (croot / "embeddings").mkdir(parents=True, exist_ok=True)
-(croot / "embeddings" / "new.npy").write_bytes(b"x")
+(croot / "embeddings" / ".tmp-new").write_bytes(b"x")           # written atomically:
+os.replace(croot / "embeddings" / ".tmp-new", croot / "embeddings" / "new.npy")   # tmp + rename
 ballast = bytearray(300 * 1024 * 1024)   # the kernel's peak memory must show it
 print(len((croot / "parsed" / "old-v1" / "t.parquet").read_bytes()))
 del ballast
@@ -194,10 +196,13 @@ def test_executed_setup_cell_keeps_a_visible_result_without_its_code():
 def test_cache_state_rules():
     before = {"data": {"parsed/a"}, "embeddings": {"embeddings/x.npy"}, "dpo": set()}
     after = {"data": {"parsed/a"}, "embeddings": {"embeddings/x.npy", "embeddings/y.npy"}, "dpo": set()}
-    state = execution.cache_state(before, after, used={"parsed/a", "embeddings/x.npy"})
+    state = execution.cache_state(before, after, used={"parsed/a", "embeddings/x.npy", "embeddings/y.npy"})
     assert {k: v["state"] for k, v in state.items()} == {"data": "warm", "embeddings": "cold",
                                                          "dpo": "unused"}
     assert state["embeddings"] == {"state": "cold", "new": 1, "read": 1, "present_before": 1}
+    # an entry that another process created meanwhile is not the chapter's
+    crowded = dict(after, dpo={"dpo/other-run"})
+    assert execution.cache_state(before, crowded, used={"parsed/a"})["dpo"]["state"] == "unused"
     # reads not observed: an untouched kind with entries can only be called warm
     blind = execution.cache_state(before, before, used=None)
     assert blind["data"]["state"] == "warm" and blind["dpo"]["state"] == "unused"

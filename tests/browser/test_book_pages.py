@@ -28,7 +28,6 @@ import http.server
 import json
 import os
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -37,13 +36,12 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 import pagecheck
+from chromium import chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 # IFL_BOOK_HTML tests another copy of the built book (screenshots go next to it).
 HTML = Path(os.environ.get("IFL_BOOK_HTML", ROOT / "_build" / "html")).resolve()
 SHOTS = HTML.parent / "screenshots"
-CHROMIUM = os.environ.get("IFL_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("IFL_CHROMEDRIVER", "/usr/bin/chromedriver")
 WIDTH = 1280
 MAX_HEIGHT = 30000
 MIN_FIGURE_WIDTH = 50
@@ -100,33 +98,8 @@ def origin(server) -> str:
 
 @pytest.fixture(scope="session")
 def browser():
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not found: run `bash tests/browser/ensure_chromium.sh` "
-                    "(installs Debian's chromium and chromium-driver)")
-    # The explicit Service path makes Selenium skip Selenium Manager; were it ever to run, SE_OFFLINE
-    # keeps it from downloading a browser or driver.
-    os.environ.setdefault("SE_OFFLINE", "true")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="ifl-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--disable-extensions", "--hide-scrollbars",
-                 "--force-device-scale-factor=1", "--lang=en-US", f"--window-size={WIDTH},900",
-                 f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(60)
-    try:
+    with chromium(WIDTH, 900) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
