@@ -3,6 +3,10 @@
 ``notebooks/NN_name.py`` (jupytext percent format) -> ``build-nb/NN_name.ipynb`` (kernel set) ->
 papermill -> ``book/executed/NN_name.ipynb`` (what the book renders and nbval re-checks) ->
 ``jupyter-book build . -W --keep-going`` (execution off: the book never runs code itself).
+
+Conversion takes the parameters and setup cells off the rendered page (:func:`tag_opening_cells`),
+and every executed chapter leaves a record for the execution report (:mod:`ifl_utils.execution`):
+``results/execution/<mode>/<chapter>.json``.
 """
 from __future__ import annotations
 
@@ -165,7 +169,7 @@ def _visible(output) -> bool:
 def tag_executed_opening(nb) -> list[int]:
     """After execution: tag papermill's injected cell like the parameters cell, and keep what the
     setup cell shows (a table, a warning on stderr, an error) on the page without its code:
-    ``remove-input`` instead of ``remove-cell``. Returns the indices of the cells changed."""
+    ``remove-input`` instead of ``remove-cell``. Returns the indices of the opening cells."""
     changed = tag_opening_cells(nb)
     setup_at = setup_cell_index(nb)
     if setup_at is not None:
