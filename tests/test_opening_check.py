@@ -15,8 +15,14 @@ OUTPUT = {"tag": "div", "classes": "cell tag_remove-input docutils container", "
           "toggle": False, "text": "count 87"}
 
 
-def test_prose_first_passes():
-    assert pagecheck.opening_problem([PROSE, TOGGLE]) is None
+def test_prose_then_results_passes():
+    assert pagecheck.opening_problem([PROSE, PROSE, OUTPUT]) is None
+
+
+def test_folded_cells_after_the_intro_fail():
+    """The layout before the runner removed them: intro prose, then the folded parameters and
+    setup cells, then the first section."""
+    assert "code toggle in the opening" in pagecheck.opening_problem([PROSE, PROSE, TOGGLE, TOGGLE])
 
 
 def test_code_toggle_or_cell_first_fails():

@@ -214,14 +214,16 @@ return out;
 """
 
 
-# The first visible blocks after the page's title (h1), and any parameters cell left on the page.
+# The page's opening: the visible blocks after its title (h1) up to its first subsection, and any
+# parameters cell left on the page.
 OPENING = r"""
-const h1 = document.querySelector('main h1') || document.querySelector('h1');
+const h1 = document.querySelector('article h1') || document.querySelector('main h1');   // not the print-only copy
 const section = h1 ? (h1.closest('section') || h1.parentElement) : null;
 const blocks = [];
 if (section) {
   for (const el of section.children) {
     if (el === h1 || el.contains(h1)) continue;
+    if (el.matches('section')) break;                 // the first subsection ends the opening
     const r = el.getBoundingClientRect();
     if (r.height === 0 || getComputedStyle(el).display === 'none') continue;
     blocks.push({tag: el.tagName.toLowerCase(), classes: typeof el.className === 'string' ? el.className : '',
@@ -229,7 +231,7 @@ if (section) {
                  toggle: el.matches('details, .toggle') ||
                          el.querySelector('details, .toggle, button.toggle-button') !== null,
                  text: (el.innerText || '').trim().slice(0, 200)});
-    if (blocks.length >= 3) break;
+    if (blocks.length >= 50) break;
   }
 }
 return {blocks: blocks,
