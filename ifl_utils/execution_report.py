@@ -106,6 +106,12 @@ def totals(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "max_peak_mb": max(peaks) if peaks else None}
 
 
+def latest(records: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The most recently executed readable record (by ``executed_at``), or None."""
+    ok = [r for r in records.values() if "error" not in r and r.get("executed_at")]
+    return max(ok, key=lambda r: r["executed_at"]) if ok else None
+
+
 def ci_table(ci: dict[str, Any]) -> pd.DataFrame:
     """Steps of the clean-clone ``make test`` with their time and share, then the total, with
     the targets where the project set one (total; quick chapters)."""

@@ -33,7 +33,6 @@ results_dir = "results"
 # %% tags=["hide-input"]
 from ifl_utils import ci_time, execution
 from ifl_utils import execution_report as er
-from ifl_utils.benchmarks_report import git_commit
 from ifl_utils.notebook import setup
 from ifl_utils.runner import chapters
 
@@ -43,7 +42,8 @@ records = {n: r for n, r in execution.load_records(ch.root / results_dir, ch.mod
 other_mode = "full" if ch.quick else "quick"
 other = {n: r for n, r in execution.load_records(ch.root / results_dir, other_mode).items() if n in names}
 total = er.totals(records)
-commit_now = git_commit(ch.root)
+last = er.latest(records) or {}
+commit_now = last.get("commit")   # the commit of the latest run (this page reads records only)
 ch.record("execution/chapters", len(names))
 ch.record("execution/chapters_run", total["chapters"])
 ch.record("execution/total_wall_min", round(total["wall_s"] / 60, 1))
@@ -58,10 +58,12 @@ ci = ci_time.load(ch.root)
 # {glue:text}`execution.chapters_run` of the {glue:text}`execution.chapters` chapters have a record
 # in this build's mode; together they took {glue:text}`execution.total_wall_min` minutes of wall
 # time, and the largest kernel held {glue:text}`execution.max_peak_gb` GB at its peak.
-# {glue:text}`execution.same_commit` of them ran on the commit this page was built from.
+# {glue:text}`execution.same_commit` of them ran on the commit of the latest run (named above the
+# table; `+dirty`: with uncommitted changes).
 
 # %% tags=["hide-input"]
-print(f"mode: {ch.mode} | this page built on commit {commit_now or 'unknown'}")
+print(f"mode: {ch.mode} | latest run: {last.get('chapter', 'none')}, "
+      f"{er.fmt_when(last.get('executed_at'))}, commit {commit_now or 'unknown'}")
 er.chapter_table(records, names)
 
 # %% [markdown]
@@ -114,7 +116,8 @@ if ci is None:
     print("not measured yet: run `python scripts/time_clean_ci.py` and commit "
           f"{ci_time.RECORD.as_posix()}")
 else:
-    same = "the commit of this page" if ci.get("commit") == commit_now else f"this page: {commit_now}"
+    same = ("the commit of the latest run" if ci.get("commit") == (commit_now or "").split("+")[0]
+            else f"latest run: {commit_now}")
     print(f"measured {er.fmt_when(ci.get('measured_at'))} on commit {ci.get('commit')} ({same}); "
           f"started empty: {', '.join(ci.get('clean', []))}; exit status {ci.get('returncode')}")
     display(er.ci_table(ci))

@@ -52,6 +52,13 @@ def test_chapter_table_rows_follow_the_chapters_and_show_missing_ones():
     assert tot == {"chapters": 2, "wall_s": 247.9, "max_peak_mb": 5530}
 
 
+def test_latest_record():
+    a, b = _record("01_a", 1, 1), _record("02_b", 1, 1, commit="def5678")
+    b["executed_at"] = "2026-12-07T08:00:00Z"
+    assert er.latest({"01_a": a, "02_b": b}) is b
+    assert er.latest({"04_d": {"chapter": "04_d", "error": "bad"}}) is None
+
+
 def test_environment_table_groups_chapters_by_environment():
     records = {"01_a": _record("01_a", 1, 1), "02_b": _record("02_b", 1, 1),
                "03_c": _record("03_c", 1, 1, torch="2.12.0")}
