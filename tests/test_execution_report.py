@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -139,3 +140,53 @@ def test_time_clean_clone_times_the_committed_tree(tmp_path):
     path.write_text('{"total_s": 1}')
     with pytest.raises(ValueError, match="steps_s"):
         ci_time.load(tmp_path)
+
+
+def _outputs(ipynb: Path) -> str:
+    nb = json.loads(ipynb.read_text())
+    parts = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            parts.append("".join(out.get("text", "")))
+            data = out.get("data", {})
+            parts.append("".join(data.get("text/html", "")) + "".join(data.get("text/plain", "")))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("mode", ["quick", "full"])
+def test_report_page_renders_the_runner_records_of_both_modes(tmp_path, mode):
+    """The real page (notebooks/09_execution.py), executed by the runner in a small project whose
+    results hold records of both modes: it shows this mode's records first, the other mode's
+    after, and the clean-clone CI timing."""
+    from ifl_utils import execution
+    from ifl_utils.runner import run_chapters
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    (tmp_path / "notebooks").mkdir()
+    page = sorted((root / "notebooks").glob("[0-9][0-9]_execution.py"))[0]
+    shutil.copy2(page, tmp_path / "notebooks" / page.name)
+    (tmp_path / "notebooks" / "01_a.py").write_text("# %%\nx = 1\n")
+    (tmp_path / "notebooks" / "02_b.py").write_text("# %%\nx = 2\n")
+    walls = {"quick": {"01_a": 61.5, "02_b": 3.25}, "full": {"01_a": 1234.0}}
+    for m, chapters in walls.items():
+        for name, wall in chapters.items():
+            execution.write_record(tmp_path / "results", {**_record(name, wall, 900.0), "mode": m})
+    ci_time.save({"command": "make test", "commit": "abc1234", "measured_at": "2026-12-06T20:00:00Z",
+                  "total_s": 755.0, "steps_s": {"install": 120.0, "unit tests": 103.0},
+                  "chapters_total_s": 353.0, "targets_s": {"total": 600, "chapters": 180},
+                  "clean": ["clone", "pip cache"], "returncode": 0}, tmp_path)
+
+    run_chapters(tmp_path, mode=mode, only=page.stem[:2], progress=False)
+    text = _outputs(tmp_path / "book" / "executed" / f"{page.stem}.ipynb")
+    assert f"mode: {mode}" in text
+    if mode == "quick":
+        assert "1 min 02 s" in text and "3.2 s" in text          # this mode: both chapters
+        assert "full mode: 1 chapters" in text and "20 min 34 s" in text   # the other mode
+    else:
+        assert "20 min 34 s" in text and er.NOT_RUN in text      # 02_b never ran in full mode
+        assert "quick mode: 2 chapters" in text
+    assert "12 min 35 s" in text and "≤ 10 min 00 s" in text     # the clean-clone timing
+    assert "measured 2026-12-06 20:00 UTC on commit abc1234" in text
+    # the page's own record, written after it ran
+    assert (tmp_path / "results" / "execution" / mode / f"{page.stem}.json").is_file()
