@@ -9,7 +9,7 @@ import pandas as pd
 from .execution import CACHE_KINDS, REPORT_PACKAGES
 
 NOT_RUN = "not run in this mode"
-CACHE_LABELS = {"data": "data cache", "embeddings": "embeddings cache", "dpo": "DPO run cache"}
+CACHE_LABELS = {"data": "data", "embeddings": "embeddings", "dpo": "DPO runs"}
 
 
 def fmt_seconds(s: float | None) -> str:
@@ -33,11 +33,12 @@ def fmt_mb(mb: float | None) -> str:
     return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
 
 
-def fmt_when(iso: str | None) -> str:
-    """``"2026-12-06 21:55 UTC"`` from ``"2026-12-06T21:55:03Z"``."""
+def fmt_when(iso: str | None, utc: bool = True) -> str:
+    """``"2026-12-06 21:55 UTC"`` from ``"2026-12-06T21:55:03Z"`` (without `` UTC`` when
+    ``utc`` is False, for a column that says it)."""
     if not iso:
         return "—"
-    return iso.replace("T", " ")[:16] + " UTC"
+    return iso.replace("T", " ")[:16] + (" UTC" if utc else "")
 
 
 def fmt_cache(state: dict[str, Any] | None) -> str:
@@ -49,8 +50,31 @@ def fmt_cache(state: dict[str, Any] | None) -> str:
     return str(state["state"])
 
 
-def chapter_table(records: dict[str, dict[str, Any]], chapters: list[str]) -> pd.DataFrame:
-    """One row per chapter (in ``chapters`` order): when, how long, memory, cache, seed, commit.
+#: The cache column's header: the kinds in :data:`CACHE_KINDS` order.
+CACHE_COLUMN = "cache: " + " · ".join(CACHE_LABELS[k] for k in CACHE_KINDS)
+
+
+#: Columns that :func:`chapter_table` leaves out when every record has the same value.
+SHARED = ("seed", "commit")
+
+
+def shared(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The :data:`SHARED` fields that have one value over all readable records (e.g. one seed,
+    one commit), by name; a page states them once instead of in every row."""
+    ok = [r for r in records.values() if "error" not in r]
+    out = {}
+    for key in SHARED:
+        values = {str(r.get(key)) for r in ok}
+        if ok and len(values) == 1:
+            out[key] = ok[0].get(key)
+    return out
+
+
+def chapter_table(records: dict[str, dict[str, Any]], chapters: list[str],
+                  drop_shared: bool = False) -> pd.DataFrame:
+    """One row per chapter (in ``chapters`` order): when, how long, memory, the cache states
+    (:data:`CACHE_COLUMN`), seed, commit; with ``drop_shared``, without the columns whose value
+    is the same for every record (:func:`shared`).
 
     A chapter without a record says :data:`NOT_RUN`; an unreadable record shows its error.
     """
@@ -59,18 +83,18 @@ def chapter_table(records: dict[str, dict[str, Any]], chapters: list[str]) -> pd
         r = records.get(name)
         if r is None or "error" in r:
             why = NOT_RUN if r is None else r["error"]
-            rows.append({"chapter": name, "executed at": why})
+            rows.append({"chapter": name, "executed at (UTC)": why})
             continue
-        row = {"chapter": name, "executed at": fmt_when(r.get("executed_at")),
-               "wall time": fmt_seconds(r.get("wall_s")),
-               "peak memory": fmt_mb(r.get("peak_rss_mb"))}
-        for kind in CACHE_KINDS:
-            row[CACHE_LABELS[kind]] = fmt_cache(r.get("cache", {}).get(kind))
-        row["seed"] = r.get("seed")
-        row["commit"] = r.get("commit") or "—"
-        rows.append(row)
-    columns = ["chapter", "executed at", "wall time", "peak memory",
-               *(CACHE_LABELS[k] for k in CACHE_KINDS), "seed", "commit"]
+        cache = r.get("cache", {})
+        rows.append({"chapter": name, "executed at (UTC)": fmt_when(r.get("executed_at"), utc=False),
+                     "wall time": fmt_seconds(r.get("wall_s")),
+                     "peak memory": fmt_mb(r.get("peak_rss_mb")),
+                     CACHE_COLUMN: " · ".join(fmt_cache(cache.get(k)) for k in CACHE_KINDS),
+                     "seed": r.get("seed"), "commit": r.get("commit") or "—"})
+    columns = ["chapter", "executed at (UTC)", "wall time", "peak memory", CACHE_COLUMN, "seed",
+               "commit"]
+    if drop_shared:
+        columns = [c for c in columns if c not in shared(records)]
     return pd.DataFrame(rows, columns=columns).astype(object).set_index("chapter").fillna("")
 
 
@@ -81,8 +105,8 @@ def _machine(m: dict[str, Any]) -> str:
 
 
 def environment_table(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """The distinct environments the chapters ran in: package versions, Python, machine, and
-    which chapters ran in each (usually one row)."""
+    """The distinct environments the chapters ran in, one column each (usually one): package
+    versions, Python, machine, and which chapters ran in it."""
     groups: dict[tuple, list[str]] = {}
     for name, r in records.items():
         if "error" in r:
@@ -92,9 +116,13 @@ def environment_table(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
         key = (*(pk.get(p) or "not installed" for p in REPORT_PACKAGES), m.get("python") or "—",
                _machine(m) or "—")
         groups.setdefault(key, []).append(name)
-    columns = [*REPORT_PACKAGES, "python", "machine", "chapters"]
-    rows = [(*key, ", ".join(names)) for key, names in groups.items()]
-    return pd.DataFrame(rows, columns=columns)
+    index = [*REPORT_PACKAGES, "Python", "machine", "chapters"]
+    ok = sum(len(v) for v in groups.values())
+    columns = {}
+    for k, (key, names) in enumerate(groups.items(), 1):
+        label = "all chapters" if len(groups) == 1 else f"environment {k}"
+        columns[label] = [*key, "all" if len(names) == ok and len(groups) == 1 else ", ".join(names)]
+    return pd.DataFrame(columns, index=pd.Index(index, name="")).astype(object)
 
 
 def totals(records: dict[str, dict[str, Any]]) -> dict[str, Any]:

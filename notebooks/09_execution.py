@@ -31,8 +31,11 @@ data = None  # unused here: the page reads the runner's records, not the release
 results_dir = "results"
 
 # %% tags=["hide-input"]
+from IPython.display import Markdown, display
+
 from ifl_utils import ci_time, execution
 from ifl_utils import execution_report as er
+from ifl_utils import markdown as md
 from ifl_utils.notebook import setup
 from ifl_utils.runner import chapters
 
@@ -62,9 +65,12 @@ ci = ci_time.load(ch.root)
 # table; `+dirty`: with uncommitted changes).
 
 # %% tags=["hide-input"]
-print(f"mode: {ch.mode} | latest run: {last.get('chapter', 'none')}, "
-      f"{er.fmt_when(last.get('executed_at'))}, commit {commit_now or 'unknown'}")
-er.chapter_table(records, names)
+same = er.shared(records)
+display(Markdown(f"mode: {ch.mode} · latest run: {last.get('chapter', 'none')}, "
+                 f"{er.fmt_when(last.get('executed_at'))}"
+                 + ("" if "commit" in same else f", commit `{commit_now or 'unknown'}`")
+                 + "".join(f" · {k} `{v}` for every chapter" for k, v in same.items())))
+display(Markdown(md.table(er.chapter_table(records, names, drop_shared=True), index=True)))
 
 # %% [markdown]
 # How each column is measured:
@@ -73,13 +79,13 @@ er.chapter_table(records, names)
 #   kernel's start to its shutdown, as papermill executed the chapter.
 # - **peak memory**: the kernel process's peak resident memory (Linux's `VmHWM`, read after every
 #   cell while the kernel runs; it never decreases, so the last read is the true peak).
-# - **cache**: for the data cache (the verified, extracted and parsed release), the sentence
+# - **cache** (three states, in this order): for the data cache (the verified, extracted and parsed release), the sentence
 #   embeddings and the DPO runs, in the user cache folder: **cold** when the chapter created an entry
 #   that did not exist before it ran (it computed it; the count says how many), **warm** when it read
 #   existing entries and created none, **unused** when it did neither. Reads are seen by an audit
 #   hook that `setup()` installs in the runner's kernels.
 # - **seed**, **commit**: the seed passed to the chapter, and the git commit of the code
-#   (`+dirty`: with uncommitted changes).
+#   (`+dirty`: with uncommitted changes); stated once above the table when every chapter shares it.
 #
 # ## Software and machine
 #
@@ -87,7 +93,7 @@ er.chapter_table(records, names)
 # environment the chapters above ran in.
 
 # %% tags=["hide-input"]
-er.environment_table(records)
+display(Markdown(md.table(er.environment_table(records), index=True)))
 
 # %% [markdown]
 # ## The other mode
@@ -97,11 +103,12 @@ er.environment_table(records)
 
 # %% tags=["hide-input"]
 if other:
-    print(f"{other_mode} mode: {len(other)} chapters, "
-          f"{er.fmt_seconds(er.totals(other)['wall_s'])} of wall time in all")
-    display(er.chapter_table(other, names))
+    display(Markdown(f"{other_mode} mode: {len(other)} chapters, "
+                     f"{er.fmt_seconds(er.totals(other)['wall_s'])} of wall time in all"))
+    display(Markdown(md.table(er.chapter_table(other, names, drop_shared=True), index=True)
+                     + "".join(f"\n{k} `{v}` for every chapter above." for k, v in er.shared(other).items())))
 else:
-    print(f"no chapter has been run in {other_mode} mode in this folder")
+    display(Markdown(f"No chapter has been run in {other_mode} mode in this folder."))
 
 # %% [markdown]
 # ## `make test` on a clean clone
@@ -113,11 +120,12 @@ else:
 
 # %% tags=["hide-input"]
 if ci is None:
-    print("not measured yet: run `python scripts/time_clean_ci.py` and commit "
-          f"{ci_time.RECORD.as_posix()}")
+    display(Markdown("Not measured yet: run `python scripts/time_clean_ci.py` and commit "
+                     f"`{ci_time.RECORD.as_posix()}`."))
 else:
     same = ("the commit of the latest run" if ci.get("commit") == (commit_now or "").split("+")[0]
-            else f"latest run: {commit_now}")
-    print(f"measured {er.fmt_when(ci.get('measured_at'))} on commit {ci.get('commit')} ({same}); "
-          f"started empty: {', '.join(ci.get('clean', []))}; exit status {ci.get('returncode')}")
-    display(er.ci_table(ci))
+            else f"latest run: `{commit_now}`")
+    display(Markdown(f"measured {er.fmt_when(ci.get('measured_at'))} on commit `{ci.get('commit')}` "
+                     f"({same}); started empty: {', '.join(ci.get('clean', []))}; "
+                     f"exit status {ci.get('returncode')}"))
+    display(Markdown(md.table(er.ci_table(ci), index=True)))

@@ -45,10 +45,18 @@ def test_chapter_table_rows_follow_the_chapters_and_show_missing_ones():
     assert list(table.index) == ["01_a", "02_b", "03_c", "04_d"]
     assert table.loc["02_b", "wall time"] == "3 min 12 s"
     assert table.loc["02_b", "peak memory"] == "5.4 GB"
-    assert table.loc["02_b", "embeddings cache"] == "cold (2 new)"
-    assert table.loc["01_a", "data cache"] == "warm"
-    assert table.loc["03_c", "executed at"] == er.NOT_RUN
-    assert "bad" in table.loc["04_d", "executed at"]
+    assert er.CACHE_COLUMN == "cache: data · embeddings · DPO runs"
+    assert table.loc["02_b", er.CACHE_COLUMN] == "warm · cold (2 new) · unused"
+    assert table.loc["01_a", er.CACHE_COLUMN] == "warm · unused · unused"
+    assert table.loc["01_a", "executed at (UTC)"] == "2026-12-06 21:55"
+    assert table.loc["03_c", "executed at (UTC)"] == er.NOT_RUN
+    assert "bad" in table.loc["04_d", "executed at (UTC)"]
+    assert er.shared(records) == {"seed": 0, "commit": "abc1234"}
+    narrow = er.chapter_table(records, ["01_a", "02_b"], drop_shared=True)
+    assert "seed" not in narrow.columns and "commit" not in narrow.columns
+    records["01_a"] = {**records["01_a"], "commit": "fff0000"}
+    assert er.shared(records) == {"seed": 0}
+    assert "commit" in er.chapter_table(records, ["01_a"], drop_shared=True).columns
     tot = er.totals(records)
     assert tot == {"chapters": 2, "wall_s": 247.9, "max_peak_mb": 5530}
 
@@ -64,9 +72,12 @@ def test_environment_table_groups_chapters_by_environment():
     records = {"01_a": _record("01_a", 1, 1), "02_b": _record("02_b", 1, 1),
                "03_c": _record("03_c", 1, 1, torch="2.12.0")}
     env = er.environment_table(records)
-    assert len(env) == 2
-    assert list(env["chapters"]) == ["01_a, 02_b", "03_c"]
-    assert env.loc[0, "machine"] == "CPU X, 2 cores, 23.5 GB memory, Linux-6"
+    assert list(env.columns) == ["environment 1", "environment 2"]
+    assert list(env.loc["chapters"]) == ["01_a, 02_b", "03_c"]
+    assert list(env.loc["torch"]) == ["2.13.0+cpu", "2.12.0"]
+    assert env.loc["machine", "environment 1"] == "CPU X, 2 cores, 23.5 GB memory, Linux-6"
+    one = er.environment_table({"01_a": records["01_a"]})
+    assert list(one.columns) == ["all chapters"] and one.loc["chapters", "all chapters"] == "all"
 
 
 def test_step_times_from_make_echo():
@@ -149,7 +160,8 @@ def _outputs(ipynb: Path) -> str:
         for out in cell.get("outputs", []):
             parts.append("".join(out.get("text", "")))
             data = out.get("data", {})
-            parts.append("".join(data.get("text/html", "")) + "".join(data.get("text/plain", "")))
+            parts.append("".join(data.get("text/html", "")) + "".join(data.get("text/plain", ""))
+                         + "".join(data.get("text/markdown", "")))
     return "\n".join(parts)
 
 
@@ -187,6 +199,6 @@ def test_report_page_renders_the_runner_records_of_both_modes(tmp_path, mode):
         assert "20 min 34 s" in text and er.NOT_RUN in text      # 02_b never ran in full mode
         assert "quick mode: 2 chapters" in text
     assert "12 min 35 s" in text and "≤ 10 min 00 s" in text     # the clean-clone timing
-    assert "measured 2026-12-06 20:00 UTC on commit abc1234" in text
+    assert "measured 2026-12-06 20:00 UTC on commit `abc1234`" in text
     # the page's own record, written after it ran
     assert (tmp_path / "results" / "execution" / mode / f"{page.stem}.json").is_file()
