@@ -11,7 +11,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv book chapters test unit browser notebooks nbval bench clean
+.PHONY: venv book chapters test unit browser notebooks nbval bench lab clean
 
 venv: $(STAMP)
 
@@ -28,7 +28,9 @@ book: $(STAMP)
 	$(BIN)/ifl run --mode $(MODE)
 
 # Unit tests, then every chapter in quick mode (book built), then nbval re-executes the chapters
-# and compares every text output, then headless Chromium opens every page of the built book.
+# and compares every text output, then headless Chromium opens every page of the built book and
+# runs the first cells of chapter 01 in JupyterLab started as `make lab` does
+# (tests/browser/test_jupyterlab.py).
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -q --ignore=tests/browser
 	$(BIN)/ifl run --mode quick
@@ -39,12 +41,18 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q --ignore=tests/browser
 
-# Browser test of the already built book (_build/html): images, math, error outputs, links, and a
-# full-page screenshot of every page in _build/screenshots/. Installs chromium + chromium-driver
-# with apt-get when missing.
+# Browser tests of the already built book (_build/html): images, math, error outputs, links, chapter
+# openings, the execution report, and a full-page screenshot of every page in _build/screenshots/;
+# and the JupyterLab path. Installs chromium + chromium-driver with apt-get when missing.
 browser: $(STAMP)
 	bash tests/browser/ensure_chromium.sh
 	$(BIN)/python -m pytest tests/browser -q -p no:randomly --tb=short
+
+# JupyterLab (pinned) on 127.0.0.1 with the project's kernel; notebooks/NN_*.py open as notebooks
+# (jupytext) and a save writes back to the .py. Prints the URL with its token; Ctrl-C stops it.
+# PORT=8890 picks another port. Configuration: .jupyter/ (nothing in your home is touched).
+lab: $(STAMP)
+	$(BIN)/python -m ifl_utils.lab $(if $(PORT),--port $(PORT))
 
 bench: $(STAMP)
 	$(BIN)/ifl bench all --save

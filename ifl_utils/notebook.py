@@ -13,6 +13,7 @@ import numpy as np
 from . import __version__
 from .plots import use_style
 from .results import Recorder, start
+from .execution import ENV_CACHE_LOG, watch_cache_reads
 from .runner import project_root
 
 
@@ -93,6 +94,20 @@ def _glue_paper_values() -> None:
         _glue("paper." + glue_key(name), pv.value, display=False)
 
 
+_WATCHING = False
+
+
+def _watch_cache_reads() -> None:
+    """Under the runner (``IFL_CACHE_LOG`` set), log the cache entries this kernel reads, for the
+    execution report's cold/warm cache state (:mod:`ifl_utils.execution`). Once per kernel."""
+    global _WATCHING
+    log = os.environ.get(ENV_CACHE_LOG)
+    if log and not _WATCHING:
+        from .data.locate import cache_root
+
+        _WATCHING = watch_cache_reads(cache_root(), log)
+
+
 def setup(name: str, mode: str = "full", seed: int = 0, results_dir: str = "results",
           data: str | None = None) -> Chapter:
     """Prepare a chapter: seed numpy/random, apply the style, start ``results/<name>.json``.
@@ -105,6 +120,7 @@ def setup(name: str, mode: str = "full", seed: int = 0, results_dir: str = "resu
     # tqdm.auto (imported by pooch, transformers, ...) warns once per kernel that ipywidgets is
     # missing; the book shows no progress bars, so the warning would only be noise on the page
     warnings.filterwarnings("ignore", message="IProgress not found")
+    _watch_cache_reads()
     root = project_root()
     random.seed(seed)
     np.random.seed(seed)

@@ -3,15 +3,23 @@
 ``notebooks/NN_name.py`` (jupytext percent format) -> ``build-nb/NN_name.ipynb`` (kernel set) ->
 papermill -> ``book/executed/NN_name.ipynb`` (what the book renders and nbval re-checks) ->
 ``jupyter-book build . -W --keep-going`` (execution off: the book never runs code itself).
+
+Conversion takes the parameters and setup cells off the rendered page (:func:`tag_opening_cells`),
+and every executed chapter leaves a record for the execution report (:mod:`ifl_utils.execution`):
+``results/execution/<mode>/<chapter>.json``.
 """
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import execution
 
 NOTEBOOK_DIR = "notebooks"
 CONVERTED_DIR = "build-nb"
@@ -68,13 +76,15 @@ def chapters(root: Path, only: str | None = None) -> list[Path]:
 
 
 def convert(source: Path, target: Path) -> Path:
-    """Convert a percent-format chapter to ``.ipynb`` with the python3 kernel set."""
+    """Convert a percent-format chapter to ``.ipynb`` with the python3 kernel set, and tag its
+    parameters and setup cells ``remove-cell`` (:func:`tag_opening_cells`)."""
     import jupytext
 
     nb = jupytext.read(source, fmt="py:percent")
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata.setdefault("language_info", {"name": "python"})
     nb.metadata.pop("jupytext", None)  # the executed copy is not paired with the source
+    tag_opening_cells(nb)
     target.parent.mkdir(parents=True, exist_ok=True)
     jupytext.write(nb, target, fmt="ipynb")
     return target
@@ -102,21 +112,82 @@ def _failure(notebook: str, executed: Path, err: Exception) -> NotebookFailed:
     return NotebookFailed(notebook, cell_index, source, _strip_ansi(tb))
 
 
-def _fold_parameter_cells(executed: Path) -> None:
-    """Fold the parameter cells (the defaults and papermill's injected values) in the book."""
+#: Tags that take a cell off the rendered page (myst-nb); the executed notebook keeps it.
+REMOVE_CELL, REMOVE_INPUT = "remove-cell", "remove-input"
+_TOGGLES = ("hide-input", "hide-cell", "hide-output")
+#: The setup cell: the first code cell with a line (not a comment) that calls ``setup(``.
+SETUP_CALL = re.compile(r"^[^#\n]*(?<![\w.])setup\(", re.MULTILINE)
+
+
+def _tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _set_tags(cell, tags: list[str]) -> None:
+    cell.setdefault("metadata", {})["tags"] = list(dict.fromkeys(tags))
+
+
+def setup_cell_index(nb) -> int | None:
+    """Index of the chapter's setup cell: the first code cell that calls ``setup(`` on a line
+    that is not a comment (``ch = setup(...)``, ``setup(...)``; not ``x.setup(...)``)."""
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and SETUP_CALL.search(cell.source):
+            return i
+    return None
+
+
+def tag_opening_cells(nb) -> list[int]:
+    """Take the parameters cell(s) and the setup cell off the rendered page.
+
+    Adds ``remove-cell`` to every cell tagged ``parameters`` or ``injected-parameters`` and to
+    the setup cell (:func:`setup_cell_index`), and drops their ``hide-*`` toggles, so that each
+    chapter opens with its prose. The cells stay in the notebook (executed copy, nbval).
+    Returns the indices of the tagged cells.
+    """
+    tagged = []
+    setup_at = setup_cell_index(nb)
+    for i, cell in enumerate(nb.cells):
+        tags = _tags(cell)
+        if i == setup_at or "parameters" in tags or "injected-parameters" in tags:
+            _set_tags(cell, [t for t in tags if t not in _TOGGLES] + [REMOVE_CELL])
+            tagged.append(i)
+    return tagged
+
+
+def _visible(output) -> bool:
+    """Whether an output shows something a reader must see: a result other than glued values
+    (``application/papermill.record/...``), a stderr stream, or an error."""
+    kind = output.get("output_type")
+    if kind == "error":
+        return True
+    if kind == "stream":
+        return output.get("name") == "stderr"
+    data = output.get("data", {})
+    return any(not key.startswith("application/papermill.record/") for key in data)
+
+
+def tag_executed_opening(nb) -> list[int]:
+    """After execution: tag papermill's injected cell like the parameters cell, and keep what the
+    setup cell shows (a table, a warning on stderr, an error) on the page without its code:
+    ``remove-input`` instead of ``remove-cell``. Returns the indices of the opening cells."""
+    changed = tag_opening_cells(nb)
+    setup_at = setup_cell_index(nb)
+    if setup_at is not None:
+        cell = nb.cells[setup_at]
+        if any(_visible(o) for o in cell.get("outputs", [])):
+            _set_tags(cell, [t for t in _tags(cell) if t != REMOVE_CELL] + [REMOVE_INPUT])
+    return changed
+
+
+def _tag_executed(executed: Path) -> None:
     import nbformat
 
     nb = nbformat.read(executed, as_version=4)
-    for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if ("parameters" in tags or "injected-parameters" in tags) and "hide-cell" not in tags:
-            cell.metadata["tags"] = [*tags, "hide-cell"]
+    tag_executed_opening(nb)
     nbformat.write(nb, executed)
 
 
 def _strip_ansi(text: str) -> str:
-    import re
-
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
@@ -157,6 +228,8 @@ def run_chapters(root: Path | None = None, mode: str = "quick", seed: int = 0,
     """
     import papermill as pm
 
+    from .data.locate import cache_root
+
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     root = root or project_root()
@@ -165,8 +238,9 @@ def run_chapters(root: Path | None = None, mode: str = "quick", seed: int = 0,
     params = {"mode": mode, "seed": int(seed), "results_dir": results_dir}
     if data is not None:
         params["data"] = str(data)
-    env_before = os.environ.get("IFL_MODE")
+    env_before = {k: os.environ.get(k) for k in ("IFL_MODE", execution.ENV_CACHE_LOG)}
     os.environ["IFL_MODE"] = mode
+    env = execution.environment(root)
     try:
         for k, src in enumerate(todo, 1):
             converted = convert(src, root / CONVERTED_DIR / f"{src.stem}.ipynb")
@@ -174,23 +248,38 @@ def run_chapters(root: Path | None = None, mode: str = "quick", seed: int = 0,
             executed.parent.mkdir(parents=True, exist_ok=True)
             if progress:
                 print(f"[{k}/{len(todo)}] {src.stem} ({mode} mode) ...", file=sys.stderr, flush=True)
-            t0 = time.perf_counter()
-            try:
-                pm.execute_notebook(str(converted), str(executed), parameters=params,
-                                    cwd=str(root), progress_bar=progress, kernel_name="python3",
-                                    log_output=False)
-            except pm.PapermillExecutionError as err:
-                raise _failure(src.stem, executed, err) from None
-            _fold_parameter_cells(executed)
-            dt = time.perf_counter() - t0
+            with tempfile.TemporaryDirectory(prefix="ifl-cache-log-") as tmp:
+                log = Path(tmp) / "reads.txt"
+                os.environ[execution.ENV_CACHE_LOG] = str(log)
+                cache = cache_root()
+                before = execution.cache_snapshot(cache)
+                memory = execution.KernelMemory()
+                started = execution.utc_now()
+                t0 = time.perf_counter()
+                try:
+                    pm.execute_notebook(str(converted), str(executed), parameters=params,
+                                        cwd=str(root), progress_bar=progress, kernel_name="python3",
+                                        log_output=False, on_cell_executed=memory.on_cell_executed)
+                except pm.PapermillExecutionError as err:
+                    raise _failure(src.stem, executed, err) from None
+                dt = time.perf_counter() - t0
+                used = execution.read_cache_log(log, cache) if log.exists() else None
+                state = execution.cache_state(before, execution.cache_snapshot(cache), used)
+            _tag_executed(executed)
             report.seconds[src.stem] = round(dt, 1)
+            execution.write_record(root / results_dir, {
+                "chapter": src.stem, "mode": mode, "seed": int(seed), "executed_at": started,
+                "wall_s": round(dt, 1), "peak_rss_mb": memory.peak_mb,
+                "peak_memory_method": memory.method, "cache": state,
+                "cache_reads_observed": used is not None, **env})
             if progress:
                 print(f"[{k}/{len(todo)}] {src.stem} done in {dt:.1f} s", file=sys.stderr, flush=True)
     finally:
-        if env_before is None:
-            os.environ.pop("IFL_MODE", None)
-        else:
-            os.environ["IFL_MODE"] = env_before
+        for key, value in env_before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return report
 
 

@@ -265,3 +265,32 @@ def notebook_figures(ipynb: Path) -> int:
             if any(key.startswith("image/") for key in data) or glued or "<img" in html:
                 count += 1
     return count
+
+
+# --- chapter openings ------------------------------------------------------------------------------
+
+def opening_problem(blocks: list[dict]) -> str | None:
+    """Why a chapter page does not open with its prose, or None when it does.
+
+    ``blocks`` are the visible blocks between the page's title and its first subsection, in order,
+    each a dict with ``tag``, ``classes``, ``cell`` (a notebook cell: code input or output),
+    ``toggle`` (holds a show/hide control, e.g. a hidden code cell's ``details``) and ``text``.
+    The first block must be prose (neither a cell nor a toggle), and no block of the opening may
+    be a code toggle (the parameters and setup cells used to sit there, folded).
+    """
+    if not blocks:
+        return "nothing visible after the title"
+
+    def name(block: dict) -> str:
+        classes = ".".join(str(block.get("classes", "")).split())
+        return f"{block.get('tag')}{'.' + classes if classes else ''}"
+
+    first = blocks[0]
+    if first.get("cell") or first.get("toggle"):
+        what = "a code toggle" if first.get("toggle") else "a code cell"
+        return f"opens with {what} ({name(first)}) instead of prose: {str(first.get('text', ''))[:120]!r}"
+    toggles = [b for b in blocks[1:] if b.get("toggle")]
+    if toggles:
+        return (f"a code toggle in the opening, before the first section ({name(toggles[0])}): "
+                f"{str(toggles[0].get('text', ''))[:120]!r}")
+    return None

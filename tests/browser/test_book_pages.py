@@ -28,7 +28,6 @@ import http.server
 import json
 import os
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -37,19 +36,18 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 import pagecheck
+from chromium import chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 # IFL_BOOK_HTML tests another copy of the built book (screenshots go next to it).
 HTML = Path(os.environ.get("IFL_BOOK_HTML", ROOT / "_build" / "html")).resolve()
 SHOTS = HTML.parent / "screenshots"
-CHROMIUM = os.environ.get("IFL_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("IFL_CHROMEDRIVER", "/usr/bin/chromedriver")
 WIDTH = 1280
 MAX_HEIGHT = 30000
 MIN_FIGURE_WIDTH = 50
 
-# Chapters that have no figure by design (a table of verdicts); every other chapter must show one.
-NO_FIGURE_CHAPTERS = {"book/executed/06_summary"}
+# Chapters that have no figure by design (tables); every other chapter must show one.
+NO_FIGURE_CHAPTERS = {"book/executed/06_summary", "book/executed/09_execution"}
 
 DOCNAMES = pagecheck.toc_docnames(ROOT / "_toc.yml")
 BUILD_HINT = "build it first: `.venv/bin/ifl run --mode quick` (or `make test`)"
@@ -100,33 +98,8 @@ def origin(server) -> str:
 
 @pytest.fixture(scope="session")
 def browser():
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not found: run `bash tests/browser/ensure_chromium.sh` "
-                    "(installs Debian's chromium and chromium-driver)")
-    # The explicit Service path makes Selenium skip Selenium Manager; were it ever to run, SE_OFFLINE
-    # keeps it from downloading a browser or driver.
-    os.environ.setdefault("SE_OFFLINE", "true")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="ifl-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--disable-extensions", "--hide-scrollbars",
-                 "--force-device-scale-factor=1", "--lang=en-US", f"--window-size={WIDTH},900",
-                 f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(60)
-    try:
+    with chromium(WIDTH, 900) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -241,6 +214,31 @@ return out;
 """
 
 
+# The page's opening: the visible blocks after its title (h1) up to its first subsection, and any
+# parameters cell left on the page.
+OPENING = r"""
+const h1 = document.querySelector('article h1') || document.querySelector('main h1');   // not the print-only copy
+const section = h1 ? (h1.closest('section') || h1.parentElement) : null;
+const blocks = [];
+if (section) {
+  for (const el of section.children) {
+    if (el === h1 || el.contains(h1)) continue;
+    if (el.matches('section')) break;                 // the first subsection ends the opening
+    const r = el.getBoundingClientRect();
+    if (r.height === 0 || getComputedStyle(el).display === 'none') continue;
+    blocks.push({tag: el.tagName.toLowerCase(), classes: typeof el.className === 'string' ? el.className : '',
+                 cell: el.matches('.cell, .cell_input, .cell_output'),
+                 toggle: el.matches('details, .toggle') ||
+                         el.querySelector('details, .toggle, button.toggle-button') !== null,
+                 text: (el.innerText || '').trim().slice(0, 200)});
+    if (blocks.length >= 50) break;
+  }
+}
+return {blocks: blocks,
+        parameter_cells: document.querySelectorAll('.tag_parameters, .tag_injected-parameters').length};
+"""
+
+
 def _screenshot(driver, path: Path) -> tuple[int, int]:
     """Full-page PNG, WIDTH px wide and at most MAX_HEIGHT px high; returns (width, height)."""
     metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
@@ -336,6 +334,15 @@ def test_page(docname, book, server, origin, browser, links, report):
     for dead in dict.fromkeys(link_report.dead):
         problems.append(f"dead link {dead}")
 
+    # chapter openings: prose first, no code toggle, no parameters cell (the runner removes them)
+    if docname.startswith("book/executed/"):
+        opening = browser.execute_script(OPENING)
+        problem = pagecheck.opening_problem(opening["blocks"])
+        if problem:
+            problems.append(problem)
+        if opening["parameter_cells"]:
+            problems.append(f"{opening['parameter_cells']} parameters cell(s) shown on the page")
+
     # chapter figures: every figure output of the executed notebook is on the page, visibly
     figures = [img for img in info["images"] if img["figure"]]
     expected = None
@@ -366,3 +373,37 @@ def test_page(docname, book, server, origin, browser, links, report):
         "problems": problems,
     }
     assert not problems, f"{page} ({len(problems)} problems):\n  " + "\n  ".join(problems)
+
+
+def test_execution_report_page(book, server, origin, browser):
+    """The execution report shows a measured row for every other chapter of the book, in the
+    mode of this build, read from the runner's records (results/execution/<mode>/)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from ifl_utils import execution
+    from ifl_utils.execution_report import NOT_RUN
+
+    page = "book/executed/09_execution.html"
+    assert (book / page).is_file(), f"{page}: not built; {BUILD_HINT}"
+    browser.get(f"{origin}/{page}")
+    browser.execute_async_script(WAIT_READY, 30)
+    rows = browser.execute_script("""
+      return Array.from(document.querySelectorAll('.cell_output table')).slice(0, 1).flatMap(t =>
+        Array.from(t.querySelectorAll('tbody tr')).map(tr =>
+          Array.from(tr.querySelectorAll('th, td')).map(c => c.innerText.trim())));""")
+    text = browser.execute_script("return document.body.innerText")
+    mode = "quick" if "mode: quick" in text else "full" if "mode: full" in text else None
+    assert mode, "the report does not say which mode it shows ('mode: quick' / 'mode: full')"
+    others = [d.rsplit("/", 1)[1] for d in DOCNAMES
+              if d.startswith("book/executed/") and not d.endswith("09_execution")]
+    by_chapter = {r[0]: r for r in rows if r}
+    assert sorted(by_chapter) == sorted(others), f"report rows {sorted(by_chapter)} != chapters {others}"
+    records = execution.load_records(ROOT / "results", mode)
+    for name in others:
+        row = by_chapter[name]
+        assert NOT_RUN not in row, f"{name}: no {mode}-mode record on the report"
+        assert name in records, f"{name}: the page shows a record that results/ does not hold"
+        # the page's numbers are the runner's (wall time, e.g. "55.6 s" or "3 min 12 s")
+        from ifl_utils.execution_report import fmt_seconds
+        assert fmt_seconds(records[name]["wall_s"]) in row, (name, row, records[name]["wall_s"])
