@@ -199,3 +199,34 @@ def cached_run(models: dict, X: pd.DataFrame, rows: pd.DataFrame, seeds, cache_d
     with atomic_path(path) as tmp:
         run.oof.to_parquet(tmp, index=False)
     return run
+
+
+def validity_design(queries: pd.DataFrame, features: pd.DataFrame, samples: pd.DataFrame, excluded: set[str],
+                    idle_s: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows and ``X`` of the reward chapter's pairwise task (:func:`ifl_utils.reward.pipeline.design`,
+    the same pairs for the same exclusion) with the idle gaze columns joined."""
+    from ..reward import pipeline
+
+    no_embeddings = pd.DataFrame(index=pd.Index([], name="query_id"))
+    rows, X = pipeline.design(queries, features, no_embeddings, "pairwise", excluded)
+    return rows, add_idle_gaze(X, rows, idle_gaze_features(samples, idle_s))
+
+
+def model_table(run, n_resamples: int, seed: int = 0) -> pd.DataFrame:
+    """Accuracy and AUC with worker-bootstrap CIs per model of :data:`MODEL_NAMES` (order kept)."""
+    from ..reward import pipeline
+
+    t = pipeline.classification_table(run, n_resamples, seed).set_index("model")
+    return t.loc[[m for m in MODEL_NAMES if m in t.index]].reset_index()
+
+
+def contrast_table(run, n_resamples: int, seed: int = 0, contrasts=CONTRASTS) -> pd.DataFrame:
+    """Paired accuracy differences a - b (:func:`ifl_utils.reward.protocols.paired_difference`)."""
+    from ..reward import protocols
+
+    out = []
+    for a, b in contrasts:
+        d = protocols.paired_difference(run, a, b, n_resamples=n_resamples, seed=seed)
+        out.append({"a": a, "b": b, "contrast": f"{a} − {b}", "diff": d["diff"], "lo": d["ci"][0],
+                    "hi": d["ci"][1], "p": d["p"], "pairs": d["n"], "workers": d["workers"]})
+    return pd.DataFrame(out)
