@@ -69,7 +69,7 @@ mode_of = queries.set_index("query_id")["mode"]
 columns = list(dict.fromkeys(cursor.SAMPLE_COLUMNS + vm.SAMPLE_INPUT))
 samples_all = ds.samples(columns=columns)
 kept = ~samples_all["worker"].astype(str).isin(ds.excluded(exclude)).to_numpy()
-cb = cursor.add_baseline(cursor.prepare(samples_all[kept].reset_index(drop=True)), mode_of)
+cb = cursor.add_baseline(cursor.prepare(samples_all, keep=kept), mode_of)
 on = cb[cb["query_id"] >= 0]
 pd.set_option("display.precision", 3)
 
@@ -348,7 +348,7 @@ r2.set_index("worker").sort_values("r2_cursor", ascending=False).round(3).head(1
 feats = F.query_features(samples_all[list(F.SAMPLE_INPUT)], queries)
 rows, X = vm.validity_design(queries, feats, samples_all, ds.excluded("quality"), idle_s)
 config = {"data": ds.ensure().name, "idle_s": idle_s, "seeds": list(seeds), "models": list(vm.MODEL_NAMES)}
-run = vm.cached_run(vm.validity_models(X), X, rows, seeds, cache_root() / "validity", vm.run_key(config))
+run = vm.cached_run(vm.validity_models(X), X, rows, seeds, cache_root() / "validity", vm.run_key(config), n_jobs=2)
 mt = vm.model_table(run, n_boot, seed)
 for _, r in mt.iterrows():
     base = f"pairwise/{r['model']}/grouped"

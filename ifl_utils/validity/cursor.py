@@ -78,14 +78,16 @@ def pane_width(df: pd.DataFrame, q: float = 0.99, by: str | list[str] = ("worker
     return d.groupby(by, observed=True)["gaze1_x"].quantile(q)
 
 
-def prepare(samples: pd.DataFrame, margin_px: float = CLIP_MARGIN_PX) -> pd.DataFrame:
+def prepare(samples: pd.DataFrame, margin_px: float = CLIP_MARGIN_PX, keep: np.ndarray | None = None) -> pd.DataFrame:
     """One row per callback with a known cursor, sorted by (worker, task, session, time).
 
     Adds ``segment`` (page session id), ``t_ms`` (epoch), ``since_move_s``
     (:func:`time_since_move`), ``moved`` (the cursor moved at this callback), clipped gaze
     ``gx``/``gy``, the gaze-cursor distance ``dist_px`` and as a share of the pane width
     ``dist_share`` (``pane_w``: :func:`pane_width`), and ``rel_t`` (0-1 position in the query's time span; NaN
-    off-query). Keeps the pane columns of ``samples`` that exist.
+    off-query), and ``wcode`` (integer code of the worker, for fast grouping). Keeps the pane
+    columns of ``samples`` that exist. ``keep`` (boolean, row-aligned with ``samples``) selects rows
+    without copying ``samples`` first.
     """
     need = [c for c in ("worker", "task_id", "session", "epoch", "gaze_x", "gaze_y", "mouse_x", "mouse_y")
             if c not in samples]
@@ -94,7 +96,10 @@ def prepare(samples: pd.DataFrame, margin_px: float = CLIP_MARGIN_PX) -> pd.Data
     wcode = pd.factorize(samples["worker"], sort=True)[0]
     cols = [samples[c].to_numpy() for c in ("row", "epoch", "session", "task_id") if c in samples]
     order = np.lexsort(tuple(cols) + (wcode,))
+    if keep is not None:
+        order = order[np.asarray(keep, bool)[order]]
     df = samples.iloc[order].reset_index(drop=True)
+    df["wcode"] = wcode[order]
     w, tk, ss = wcode[order], df["task_id"].to_numpy(), df["session"].to_numpy()
     new = np.r_[True, (w[1:] != w[:-1]) | (tk[1:] != tk[:-1]) | (ss[1:] != ss[:-1])]
     df["segment"] = np.cumsum(new) - 1

@@ -35,9 +35,14 @@ def since_bin(since_s) -> np.ndarray:
     return b
 
 
+def _worker_key(df: pd.DataFrame) -> np.ndarray:
+    """Integer worker codes (``wcode`` of :func:`~ifl_utils.validity.cursor.prepare` when present)."""
+    return df["wcode"].to_numpy() if "wcode" in df else pd.factorize(df["worker"], sort=True)[0]
+
+
 def worker_bin_medians(df: pd.DataFrame, value: str, min_samples: int = 20) -> pd.DataFrame:
     """Workers x bins table of the median ``value``; cells with fewer than ``min_samples`` are NaN."""
-    d = pd.DataFrame({"worker": df["worker"].astype(str).to_numpy(), "bin": since_bin(df["since_move_s"]),
+    d = pd.DataFrame({"worker": _worker_key(df), "bin": since_bin(df["since_move_s"]),
                       "v": df[value].to_numpy(float)})
     d = d[(d["bin"] >= 0) & np.isfinite(d["v"])]
     g = d.groupby(["worker", "bin"])["v"]
@@ -66,11 +71,15 @@ def idle_vs_moving(df: pd.DataFrame, value: str = "dist_px", *, idle_min_s: floa
     and while it rests (no move for ``idle_min_s``), and the difference idle - moving."""
     s = df["since_move_s"].to_numpy(float)
     state = np.where(s < moving_max_s, "moving", np.where(s >= idle_min_s, "idle", ""))
-    d = pd.DataFrame({"worker": df["worker"].astype(str).to_numpy(), "state": state, "v": df[value].to_numpy(float)})
+    codes = _worker_key(df)
+    d = pd.DataFrame({"worker": codes, "state": state, "v": df[value].to_numpy(float)})
     d = d[(d["state"] != "") & np.isfinite(d["v"]) & np.isfinite(s)]
     g = d.groupby(["worker", "state"])["v"]
     t = g.median().where(g.size() >= min_samples).unstack("state").reindex(columns=["moving", "idle"])
     t["diff"] = t["idle"] - t["moving"]
+    # name the rows by worker id
+    first = pd.Series(np.arange(len(codes))).groupby(codes).first()
+    t.index = pd.Index(df["worker"].astype(object).to_numpy()[first.reindex(t.index).to_numpy()], name="worker")
     return t.dropna()
 
 

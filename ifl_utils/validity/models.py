@@ -184,9 +184,13 @@ def run_key(config: dict) -> str:
     return h.hexdigest()[:20]
 
 
-def cached_run(models: dict, X: pd.DataFrame, rows: pd.DataFrame, seeds, cache_dir: Path, key: str):
+def cached_run(models: dict, X: pd.DataFrame, rows: pd.DataFrame, seeds, cache_dir: Path, key: str,
+               n_jobs: int = 1):
     """:func:`ifl_utils.reward.protocols.run_protocol` (grouped) with its out-of-fold table cached
-    under ``cache_dir/<key>.parquet`` (written atomically); returns the ``Run``."""
+    under ``cache_dir/validity-run-<key>.parquet`` (written atomically); returns the ``Run``.
+
+    With ``n_jobs > 1`` the models run in parallel processes, one ``run_protocol`` each: the folds
+    depend only on the seed, the labels and the workers, so the result is the same as one call."""
     from ..io import atomic_path
     from ..reward import protocols
 
@@ -195,7 +199,15 @@ def cached_run(models: dict, X: pd.DataFrame, rows: pd.DataFrame, seeds, cache_d
         oof = pd.read_parquet(path)
         return protocols.Run(rows=rows[["query_id", "worker", "y"]].reset_index(drop=True), oof=oof,
                              task="classification", protocol="grouped", selected={})
-    run = protocols.run_protocol({k: clone(v) for k, v in models.items()}, X, rows, "grouped", seeds=tuple(seeds))
+    if n_jobs > 1:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=n_jobs)(delayed(protocols.run_protocol)({k: clone(v)}, X, rows, "grouped",
+                                                                         seeds=tuple(seeds)) for k, v in models.items())
+        oof = pd.concat([p.oof for p in parts], ignore_index=True)
+        run = protocols.Run(rows=parts[0].rows, oof=oof, task="classification", protocol="grouped", selected={})
+    else:
+        run = protocols.run_protocol({k: clone(v) for k, v in models.items()}, X, rows, "grouped", seeds=tuple(seeds))
     with atomic_path(path) as tmp:
         run.oof.to_parquet(tmp, index=False)
     return run
