@@ -214,3 +214,16 @@ def test_real_data_gaze_is_closer_to_a_moving_cursor():
     assert p["since_move_s"].notna().mean() > 0.95
     iv = distance.idle_vs_moving(p)
     assert len(iv) >= 8 and (iv["diff"] > 0).mean() > 0.7
+
+
+def test_browser_test_covers_the_validity_page():
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "tests" / "browser"))
+    import pagecheck
+
+    names = pagecheck.toc_docnames(root / "_toc.yml")
+    assert "book/executed/03_validity" in names
+    assert names.index("book/executed/03_validity") == names.index("book/executed/02_behaviour") + 1

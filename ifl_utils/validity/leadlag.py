@@ -143,7 +143,12 @@ def pooled_peak(cc: pd.DataFrame, *, n_resamples: int = 1000, seed: int = 0,
     arg = arg[arg >= 0]
     peak_ci = (float(np.quantile(lags[arg], 0.025)), float(np.quantile(lags[arg], 0.975)))
     j0 = int(np.argmin(np.abs(lags)))
-    return {"lags": lags, "mean": mean, "lo": lo, "hi": hi, "peak_lag_s": float(lags[i]), "peak_lag_ci": peak_ci,
+    # asymmetry: mean over 0 < tau <= 1 s of r(tau) - r(-tau); > 0 when the gaze follows the cursor
+    pos = np.flatnonzero((lags > 0) & (lags <= 1.0 + 1e-9))
+    neg = np.array([int(np.argmin(np.abs(lags + lags[i]))) for i in pos])
+    asym = float(np.nanmean(mean[pos] - mean[neg])) if len(pos) else float("nan")
+    asym_b = np.nanmean(boots[:, pos] - boots[:, neg], axis=1) if len(pos) else np.array([np.nan])
+    return {"asymmetry": asym, "asymmetry_ci": (float(np.nanquantile(asym_b, 0.025)), float(np.nanquantile(asym_b, 0.975))),"lags": lags, "mean": mean, "lo": lo, "hi": hi, "peak_lag_s": float(lags[i]), "peak_lag_ci": peak_ci,
             "peak_r": float(mean[i]), "peak_r_ci": (float(lo[i]), float(hi[i])), "r0": float(mean[j0]),
             "r0_ci": (float(lo[j0]), float(hi[j0])),
             "has_peak": bool(mean[i] >= min_peak_r and lo[i] > 0), "workers": int(len(wc)),
