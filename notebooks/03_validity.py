@@ -68,7 +68,7 @@ queries = ds.queries()
 mode_of = queries.set_index("query_id")["mode"]
 columns = list(dict.fromkeys(cursor.SAMPLE_COLUMNS + vm.SAMPLE_INPUT))
 samples_all = ds.samples(columns=columns)
-kept = ~samples_all["worker"].astype(str).isin(ds.excluded(exclude)).to_numpy()
+kept = ~samples_all["worker"].isin(ds.excluded(exclude)).to_numpy()
 cb = cursor.add_baseline(cursor.prepare(samples_all, keep=kept), mode_of)
 on = cb[cb["query_id"] >= 0]
 pd.set_option("display.precision", 3)
@@ -115,12 +115,13 @@ print(f"workers excluded: {exclude!r}; on-query callbacks with a known cursor: {
 # with 95 % intervals from a bootstrap over workers.
 
 # %% tags=["hide-input"]
-tabs = {v: distance.distance_by_bin(on, v, n_resamples=n_boot, seed=seed)
-        for v in ("dist_px", "base_dist_px", "dist_share", "base_dist_share")}
+tabs = distance.distance_tables(on, ("dist_px", "base_dist_px", "dist_share", "base_dist_share"),
+                                n_resamples=n_boot, seed=seed)
 idle_s = distance.idle_threshold(tabs["dist_px"])
 rec("validity/idle_threshold_s", idle_s)
+ivs = {v: distance.idle_vs_moving(on, v) for v in ("dist_px", "dist_share", "base_dist_px")}
 for v, name in (("dist_px", "px"), ("dist_share", "share"), ("base_dist_px", "baseline_px")):
-    iv = distance.idle_vs_moving(on, v)
+    iv = ivs[v]
     for part in ("moving", "idle", "diff"):
         est, ci, n = worker_ci(iv[part].to_numpy(), n_resamples=n_boot, seed=seed)
         key = "idle_vs_moving" if part == "diff" else part
@@ -128,8 +129,7 @@ for v, name in (("dist_px", "px"), ("dist_share", "share"), ("base_dist_px", "ba
                "{:.0f}" if name != "share" else "{:.2f}")
 # how much closer than chance: baseline distance minus own-cursor distance, per worker, by state
 for state in ("moving", "idle"):
-    a = distance.idle_vs_moving(on, "dist_px")[state]
-    b = distance.idle_vs_moving(on, "base_dist_px")[state]
+    a, b = ivs["dist_px"][state], ivs["base_dist_px"][state]
     est, ci, n = worker_ci((b - a).dropna().to_numpy(), n_resamples=n_boot, seed=seed)
     rec_ci(f"validity/distance/closer_than_baseline_{state}_px", est, ci, n, "{:.0f}")
 fig = figs.distance_by_time(tabs["dist_px"], tabs["base_dist_px"], tabs["dist_share"], tabs["base_dist_share"], idle_s)

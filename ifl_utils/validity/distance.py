@@ -50,12 +50,30 @@ def worker_bin_medians(df: pd.DataFrame, value: str, min_samples: int = 20) -> p
     return med.reindex(columns=range(len(LABELS)))
 
 
-def distance_by_bin(df: pd.DataFrame, value: str = "dist_px", *, n_resamples: int = 1000, seed: int = 0,
-                    min_samples: int = 20) -> pd.DataFrame:
-    """One row per time-since-move bin: mean over workers of the per-worker median ``value``,
-    its 95 % worker-bootstrap CI, workers and callbacks."""
-    med = worker_bin_medians(df, value, min_samples)
+def distance_tables(df: pd.DataFrame, values, *, n_resamples: int = 1000, seed: int = 0,
+                    min_samples: int = 20) -> dict[str, pd.DataFrame]:
+    """:func:`distance_by_bin` for several ``values`` with one pass over the table."""
     b = since_bin(df["since_move_s"])
+    d = pd.DataFrame({"worker": _worker_key(df), "bin": b})
+    for v in values:
+        d[v] = df[v].to_numpy(float)
+    d = d[d["bin"] >= 0]
+    g = d.groupby(["worker", "bin"])
+    med, cnt = g[list(values)].median(), g[list(values)].count()
+    return {v: distance_by_bin(df, v, n_resamples=n_resamples, seed=seed, min_samples=min_samples,
+                               medians=med[v].where(cnt[v] >= min_samples).unstack("bin")
+                               .reindex(columns=range(len(LABELS))), bins=b)
+            for v in values}
+
+
+def distance_by_bin(df: pd.DataFrame, value: str = "dist_px", *, n_resamples: int = 1000, seed: int = 0,
+                    min_samples: int = 20, medians: pd.DataFrame | None = None,
+                    bins: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per time-since-move bin: mean over workers of the per-worker median ``value``,
+    its 95 % worker-bootstrap CI, workers and callbacks (``medians`` / ``bins``: precomputed
+    :func:`worker_bin_medians` / :func:`since_bin`)."""
+    med = worker_bin_medians(df, value, min_samples) if medians is None else medians
+    b = since_bin(df["since_move_s"]) if bins is None else bins
     counts = np.bincount(b[b >= 0], minlength=len(LABELS))
     rows = []
     for i, lab in enumerate(LABELS):
