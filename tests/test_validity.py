@@ -3,8 +3,6 @@ simulation checks of issue #20 item 6 (a planted lag and weight are recovered; i
 shows no lead-lag peak), and real-data checks when IFLLM_DATA is set."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -203,11 +201,11 @@ def test_validity_models_need_idle_columns():
 
 # --- real data ------------------------------------------------------------------------------------
 
-@pytest.mark.skipif(not os.environ.get("IFLLM_DATA"), reason="IFLLM_DATA not set")
-def test_real_data_gaze_is_closer_to_a_moving_cursor():
+@pytest.mark.realdata
+def test_real_data_gaze_is_closer_to_a_moving_cursor(real_root):
     from ifl_utils.data.api import Dataset
 
-    ds = Dataset(os.environ["IFLLM_DATA"], progress=False)
+    ds = Dataset(real_root, progress=False)
     s = ds.samples(columns=cursor.SAMPLE_COLUMNS, exclude="paper")
     keep = s["worker"].astype(str).isin(sorted(s["worker"].astype(str).unique())[:12])
     p = cursor.prepare(s[keep.to_numpy()].reset_index(drop=True))
