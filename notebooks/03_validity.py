@@ -26,11 +26,11 @@
 # through the tracker, before {ref}`ch-reward` uses gaze features.
 #
 # What the data allow: clicks are not recorded, and the cursor position is sampled once per tracker
-# callback (about 13 per second, {ref}`ch-dataset`), so a *move* is a change of the recorded cursor
+# callback (rates in {ref}`ch-behaviour`), so a *move* is a change of the recorded cursor
 # position between two consecutive callbacks of a page session, and "time since the cursor last
 # moved" has the resolution of one callback. Gaze estimates are clipped to the cursor's range per
-# worker widened by 200 px (the viewport size is not recorded; WebGazer's off-screen estimates
-# reach 10⁵ px). The workers analysed in sections 1-4 are those of {ref}`ch-behaviour` (the release's
+# worker widened by {glue:text}`validity.params.clip_margin_px:g` px (the viewport size is not
+# recorded, and WebGazer's estimates can lie far off-screen). The workers analysed in sections 1-4 are those of {ref}`ch-behaviour` (the release's
 # 24-worker exclusion); section 5 uses the pairs of {ref}`ch-reward`'s worker-grouped protocol.
 #
 # Downloads: {download}`executed notebook <03_validity.ipynb>` · {download}`results (JSON) <../../results/03_validity.json>` · source: `notebooks/03_validity.py`
@@ -90,6 +90,13 @@ def rec_ci(name, est, ci, n, fmt="{:.3f}", protocol=None):
     glue(key + "_n", int(n), display=False)
 
 
+rec("validity/params/clip_margin_px", cursor.CLIP_MARGIN_PX)
+rec("validity/params/moving_max_s", distance.MOVING_MAX_S)
+rec("validity/params/idle_min_s", distance.IDLE_MIN_S)
+rec("validity/params/step_ms", leadlag.STEP_MS)
+rec("validity/params/max_gap_s", leadlag.MAX_GAP_MS / 1000)
+rec("validity/params/window_s", agreement.WINDOW_S)
+rec("validity/params/min_windows", agreement.MIN_WINDOWS)
 rec("validity/callbacks", len(on), n=on["worker"].nunique())
 rec("validity/workers", on["worker"].nunique())
 rec("validity/moving_share", r3((on["since_move_s"] < distance.MOVING_MAX_S).mean()), n=len(on))
@@ -100,8 +107,9 @@ print(f"workers excluded: {exclude!r}; on-query callbacks with a known cursor: {
 # %% [markdown]
 # Of the {glue:text}`validity.callbacks:,` callbacks recorded while an answer was on screen (with a
 # known cursor, {glue:text}`validity.workers` workers), {glue:text}`validity.moving_share:.0%` come
-# less than 0.25 s after a cursor move and {glue:text}`validity.idle_share:.0%` after the cursor had
-# rested for at least 2 s.
+# less than {glue:text}`validity.params.moving_max_s:g` s after a cursor move and
+# {glue:text}`validity.idle_share:.0%` after the cursor had rested for at least
+# {glue:text}`validity.params.idle_min_s:g` s.
 #
 # (sec-validity-distance)=
 # ## 1. Distance to the cursor, by time since it last moved
@@ -148,13 +156,14 @@ show.set_index("label").round(3)
 # later bins are (lower, upper] in seconds); left in CSS pixels, right as a share of the answer
 # pane's width. Orange: the same gaze against the cursor of another query of the same worker at the
 # same relative time (baseline). The dashed line marks the idle threshold read off the curve
-# ({glue:text}`validity.idle_threshold_s` s). The legend gives the number of workers.
+# ({glue:text}`validity.idle_threshold_s:g` s). The legend gives the number of workers.
 # ```
 
 # %% [markdown]
-# While the cursor moves (a move less than 0.25 s ago) the gaze estimate lies a median
-# {glue:text}`validity.distance.moving:.0f` px from it, and
-# {glue:text}`validity.distance.idle:.0f` px once it has rested for 2 s or more: a difference of
+# While the cursor moves (a move less than {glue:text}`validity.params.moving_max_s:g` s ago) the gaze
+# estimate lies a median {glue:text}`validity.distance.moving:.0f` px from it, and
+# {glue:text}`validity.distance.idle:.0f` px once it has rested for
+# {glue:text}`validity.params.idle_min_s:g` s or more: a difference of
 # {glue:text}`validity.distance.idle_vs_moving:.0f` px (95 % CI
 # {glue:text}`validity.distance.idle_vs_moving_ci`, {glue:text}`validity.distance.idle_vs_moving_n`
 # workers), or {glue:text}`validity.distance.idle_vs_moving_share:.2f` of the pane width. Against the
@@ -163,14 +172,16 @@ show.set_index("label").round(3)
 # {glue:text}`validity.distance.closer_than_baseline_idle_px:.0f` px
 # (CI {glue:text}`validity.distance.closer_than_baseline_idle_px_ci`) once it rests. The rule fixed
 # before looking (the first bin from which every later bin is at least 90 % of the way from the
-# moving level to the level after 2 s) puts the end of the cursor's pull at
-# {glue:text}`validity.idle_threshold_s` s; sections 3 and 5 call a callback *idle* from there on.
+# moving level to the level after {glue:text}`validity.params.idle_min_s:g` s) puts the end of the
+# cursor's pull at
+# {glue:text}`validity.idle_threshold_s:g` s; sections 3 and 5 call a callback *idle* from there on.
 #
 # (sec-validity-leadlag)=
 # ## 2. Lead-lag: does the gaze follow the cursor?
 #
-# Per query, gaze and cursor are put on a 50-ms grid (the cursor holds its last position, the gaze
-# is interpolated but never across a gap over 0.5 s) and correlated at lags from −3 to +3 s, x and y
+# Per query, gaze and cursor are put on a grid of {glue:text}`validity.params.step_ms:g` ms (the cursor
+# holds its last position, the gaze is interpolated but never across a gap over
+# {glue:text}`validity.params.max_gap_s:g` s) and correlated at lags from −3 to +3 s, x and y
 # separately: r(τ) = corr(gaze(t + τ), cursor(t)). A positive τ at the peak means the gaze follows
 # the cursor. Curves are averaged per worker (both axes, all queries of at least 10 s with a moving
 # cursor), then over workers; the peak lag's interval is the spread of the peak over worker-bootstrap
@@ -227,11 +238,13 @@ _ = ch.figure(fig, "leadlag")
 # ## 3. Agreement when the mouse rests
 #
 # {ref}`ch-behaviour` (F6) found that gaze and mouse reading curves agree for many answers. Here each
-# answer's time is cut into 1-s windows; in each, the mean position in the answer (character offset /
+# answer's time is cut into windows of {glue:text}`validity.params.window_s:g` s; in each, the mean
+# position in the answer (character offset /
 # length) of the gaze and of the mouse on that pane's text. A window is *moving* when the cursor
-# moved in it and *idle* when it did not move in it nor in the {glue:text}`validity.idle_threshold_s` s
+# moved in it and *idle* when it did not move in it nor in the {glue:text}`validity.idle_threshold_s:g` s
 # before. Per answer, Pearson r between the gaze and mouse positions over its idle windows and over
-# its moving windows (at least five windows each), on the answers that have both.
+# its moving windows (at least {glue:text}`validity.params.min_windows:g` windows each), on the answers
+# that have both.
 
 # %% tags=["hide-input"]
 wins = agreement.window_table(on, idle_s)
@@ -256,9 +269,9 @@ pw.round(3).head(10)
 # ```{glue:figure} fig.agreement-idle
 # :name: fig-agreement-idle
 #
-# Left: Pearson r between gaze and mouse positions in the answer over an answer's 1-s windows in
-# which the cursor moved (vermillion) or had rested for {glue:text}`validity.idle_threshold_s` s
-# (blue), for the {glue:text}`validity.agreement.answers` answers with at least five windows of
+# Left: Pearson r between gaze and mouse positions in the answer over an answer's windows in
+# which the cursor moved (vermillion) or had rested for {glue:text}`validity.idle_threshold_s:g` s
+# (blue), for the {glue:text}`validity.agreement.answers` answers with at least {glue:text}`validity.params.min_windows:g` windows of
 # each kind. Right: per worker with at least three such answers, the median r while the cursor moves
 # against the median r while it rests (dashed: equal agreement); dot size: answers.
 # ```
@@ -284,7 +297,7 @@ pw.round(3).head(10)
 # Per worker (on-query callbacks), the share of the variance of the gaze position (x and y pooled)
 # explained by a linear regression on the cursor position (R²), on the cursor's recent trajectory
 # (its positions 0, 0.1, 0.25, 0.5, 1 and 2 s earlier), on the cursor while it moves (moved less
-# than 0.25 s ago) and while it rests (no move for {glue:text}`validity.idle_threshold_s` s), and on
+# than {glue:text}`validity.params.moving_max_s:g` s ago) and while it rests (no move for {glue:text}`validity.idle_threshold_s:g` s), and on
 # the baseline cursor of section 1. With thousands of callbacks per worker and at most 13
 # coefficients, in-sample R² is used. The relation to WebGazer's calibration precision score
 # (`task_table.accuracy`, a percentage of half the window height, not an angle) is a Spearman
@@ -316,7 +329,7 @@ r2.set_index("worker").sort_values("r2_cursor", ascending=False).round(3).head(1
 #
 # Left: R² of the gaze position on the cursor per worker (dots; bars: medians), from left to right
 # while the cursor moves, over all callbacks, on the cursor's last 2 s of trajectory, while it rests
-# ({glue:text}`validity.idle_threshold_s` s or more), and on another query's cursor (baseline).
+# ({glue:text}`validity.idle_threshold_s:g` s or more), and on another query's cursor (baseline).
 # Right: R² (all callbacks) against the worker's mean calibration precision score; the legend gives
 # n.
 # ```
@@ -342,7 +355,7 @@ r2.set_index("worker").sort_values("r2_cursor", ascending=False).round(3).head(1
 # each training fold). Feature sets, each from one stream (the cross-modality features are left
 # out): the mouse features; the gaze features; both; `idle_gaze_only` and `if_idle_gaze` (+ mouse),
 # with the gaze features recomputed from the callbacks at which the cursor had rested for
-# {glue:text}`validity.idle_threshold_s` s; `gaze_residual_only` and `gaze_residual` (+ mouse), with
+# {glue:text}`validity.idle_threshold_s:g` s; `gaze_residual_only` and `gaze_residual` (+ mouse), with
 # each gaze feature replaced by its residual from a ridge regression on all mouse features, fitted on
 # the training fold. Differences are paired: same pairs, same folds, worker-bootstrap CIs.
 
