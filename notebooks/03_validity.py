@@ -61,6 +61,7 @@ from ifl_utils.validity.boot import worker_ci
 ch = setup("03_validity", mode=mode, seed=seed, results_dir=results_dir, data=data)
 rec = ch.record
 n_boot = 200 if ch.quick else 2000  # bootstrap resamples over workers
+n_boot_models = 200 if ch.quick else 1000  # for the model table, as in the reward chapter
 seeds = (seed,) if ch.quick else tuple(seed + i for i in range(5))  # fold seeds of section 5
 max_queries = 300 if ch.quick else None  # lead-lag: a seeded sample of queries in quick mode
 ds = Dataset(ch.data, progress=False)
@@ -364,7 +365,7 @@ feats = F.query_features(samples_all[list(F.SAMPLE_INPUT)], queries)
 rows, X = vm.validity_design(queries, feats, samples_all, ds.excluded("quality"), idle_s)
 config = {"data": ds.ensure().name, "idle_s": idle_s, "seeds": list(seeds), "models": list(vm.MODEL_NAMES)}
 run = vm.cached_run(vm.validity_models(X), X, rows, seeds, cache_root() / "validity", vm.run_key(config), n_jobs=2)
-mt = vm.model_table(run, n_boot, seed)
+mt = vm.model_table(run, n_boot_models, seed)
 for _, r in mt.iterrows():
     base = f"pairwise/{r['model']}/grouped"
     rec_ci(f"{base}/accuracy", r["accuracy"], (r["acc_lo"], r["acc_hi"]), r["workers"], protocol="grouped")
@@ -372,7 +373,7 @@ for _, r in mt.iterrows():
 rec("pairwise/rows/grouped/pairs", len(rows))
 rec("pairwise/rows/grouped/workers", rows["worker"].nunique())
 rec("pairwise/seeds", len(seeds))
-ct = vm.contrast_table(run, 2 * n_boot, seed)
+ct = vm.contrast_table(run, 2 * n_boot_models, seed)
 for _, r in ct.iterrows():
     rec_ci(f"pairwise/paired/grouped/{r['a']}_vs_{r['b']}", r["diff"], (r["lo"], r["hi"]), r["workers"],
            "{:+.3f}", protocol="grouped")
