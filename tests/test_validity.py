@@ -225,3 +225,13 @@ def test_browser_test_covers_the_validity_page():
     names = pagecheck.toc_docnames(root / "_toc.yml")
     assert "book/executed/03_validity" in names
     assert names.index("book/executed/03_validity") == names.index("book/executed/02_behaviour") + 1
+
+
+def test_validity_doctests():
+    import doctest
+
+    from ifl_utils.validity import boot
+
+    for mod in (cursor, distance, leadlag, explained, boot):
+        result = doctest.testmod(mod)
+        assert result.attempted > 0 and result.failed == 0, mod.__name__
