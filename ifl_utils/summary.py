@@ -10,6 +10,12 @@ Verdict rules
     within 0.03 (3 points) of our estimate; otherwise not reproduced.
 ``ratio``
     the paper's ratio against ours with its CI, as ``interval``.
+``validity`` (row V: the title's "eyes")
+    the gaze stream is *pulled by the cursor* when the gaze-cursor distance grows once the cursor
+    rests (CI of idle - moving above 0) **and** the gaze follows the cursor (CI of the lead-lag peak
+    lag above 0). Not pulled: reproduced. Pulled: partly when gaze from the cursor's rests or the
+    part of gaze the mouse does not predict adds to a mouse-only reward model with a CI above 0,
+    otherwise not reproduced.
 ``diversity``
     reproduced when the between-worker share of variance exceeds 0.1 **and** cluster membership
     carries worker identity beyond a permutation baseline **and** the data support the paper's
@@ -62,7 +68,8 @@ CLAIMS: tuple[Claim, ...] = (
            "ami": ("02_behaviour", "behaviour/f5/ami_worker"),
            "ami_perm": ("02_behaviour", "behaviour/f5/ami_worker_perm_p95"),
            "k_data": ("02_behaviour", "behaviour/f5/k_data")},
-          "share of variance between workers (reading speed); AMI of clusters with workers; data-driven k",
+          "share of variance between workers (reading speed); AMI of clusters with workers; data-driven k; "
+          "'gazing' is webcam gaze, partly the cursor (row V)",
           section="sec-diversity"),
     Claim("C3a", "Text-only reward model, pairwise accuracy",
           f"{100 * PAPER['pairwise/text/accuracy'].value:.0f} %", "04_reward", "interval",
@@ -72,7 +79,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("C3b", "Implicit-feedback reward model, pairwise accuracy",
           f"{100 * PAPER['pairwise/if/accuracy'].value:.0f} %", "04_reward", "interval",
           {"ours": ("04_reward", "pairwise/if_rf/paper/accuracy")},
-          "release protocol (KFold, top-50 selected on all rows, 24-worker exclusion)",
+          "release protocol (KFold, top-50 selected on all rows, 24-worker exclusion); its gaze features "
+          "are partly the cursor (row V)",
           section="sec-pairwise"),
     Claim("C3c", "Implicit feedback beats text when workers are held out",
           f"{100 * (PAPER['pairwise/if/accuracy'].value - PAPER['pairwise/text/accuracy'].value):+.0f} points "
@@ -94,6 +102,18 @@ CLAIMS: tuple[Claim, ...] = (
            "r2": ("04_reward", "pointwise/likert/if_rf/paper/r2")},
           "release protocol; an R² near 0 means no better than predicting the mean",
           section="sec-pointwise"),
+    Claim("V", "Measurement validity: the gaze stream measures the eyes, not the cursor (the title's "
+          "\"mouse and eyes\")",
+          "assumed (WebGazer keeps training on the mouse, notes §5 item 23)", "03_validity", "validity",
+          {"diff": ("03_validity", "validity/distance/idle_vs_moving"),
+           "lag": ("03_validity", "validity/leadlag/peak_lag_s"),
+           "r2_moving": ("03_validity", "validity/r2_gaze_on_cursor/moving_median"),
+           "r2_idle": ("03_validity", "validity/r2_gaze_on_cursor/idle_median"),
+           "idle_add": ("03_validity", "pairwise/paired/grouped/if_idle_gaze_vs_mouse_only"),
+           "resid_add": ("03_validity", "pairwise/paired/grouped/gaze_residual_vs_mouse_only")},
+          "gaze-cursor distance by time since the last move, lead-lag, per-worker R²; reward models "
+          "in the worker-grouped protocol (same pairs and folds)",
+          section="sec-validity-verdict"),
 )
 
 
@@ -179,12 +199,34 @@ def evaluate(claim: Claim, results: dict) -> dict[str, str]:
         ours = _fmt(r["value"]) + ("" if ci is None else f" [{_fmt(ci[0])}, {_fmt(ci[1])}]")
         return dict(row, ours=ours, verdict=_interval_verdict(PAPER["dpo/if_vs_text/gain_ratio"].value, r["value"], ci)
                     if isinstance(r["value"], (int, float)) else "not run")
+    if claim.rule == "validity":
+        return dict(row, **_validity(got))
     if claim.rule == "mse":
         mse, r2 = vals["ours"], vals["r2"]
         paper = PAPER["pointwise/likert/rf_mse"].value
         verdict = "reproduced" if abs(mse - paper) <= 0.05 else "not reproduced"
         return dict(row, ours=f"MSE {mse:.3f}, R² {r2:.3f}", verdict=verdict)
     raise ValueError(f"unknown rule {claim.rule!r} for claim {claim.key}")
+
+
+def _ci_text(r: dict, scale: float = 1.0, fmt: str = "{:+.1f}") -> str:
+    ci = r.get("ci")
+    return "" if ci is None else " [" + fmt.format(scale * ci[0]) + ", " + fmt.format(scale * ci[1]) + "]"
+
+
+def _validity(got: dict) -> dict[str, str]:
+    """Row V (see the module docstring): ours and the verdict from the validity chapter's results."""
+    diff, lag = got["diff"], got["lag"]
+    pulled = (diff["ci"] is not None and diff["ci"][0] > 0) and (lag["ci"] is not None and lag["ci"][0] > 0)
+    adds = [r["ci"] is not None and r["ci"][0] > 0 for r in (got["idle_add"], got["resid_add"])]
+    ours = (f"gaze-cursor distance {diff['value']:+.0f} px once the cursor rests{_ci_text(diff, fmt='{:+.0f}')}; "
+            f"gaze follows the cursor by {lag['value']:+.2f} s{_ci_text(lag, fmt='{:+.2f}')}; cursor R² "
+            f"{got['r2_moving']['value']:.2f} while it moves, {got['r2_idle']['value']:.2f} at rest; over a "
+            f"mouse-only reward model, gaze from rests adds {100 * got['idle_add']['value']:+.1f} points"
+            f"{_ci_text(got['idle_add'], 100)}, gaze the mouse does not predict "
+            f"{100 * got['resid_add']['value']:+.1f}{_ci_text(got['resid_add'], 100)}")
+    verdict = "reproduced" if not pulled else ("partly" if any(adds) else "not reproduced")
+    return {"ours": ours, "verdict": verdict}
 
 
 def summary_table(results_dir: str | os.PathLike[str]) -> pd.DataFrame:

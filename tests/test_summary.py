@@ -101,3 +101,25 @@ def test_markdown_doctests():
 
     result = doctest.testmod(markdown)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_validity_rule():
+    c = _claim("V")
+    assert c.chapter == "03_validity" and c.label == "sec-validity-verdict"
+
+    def res(diff_ci, lag_ci, idle_ci, resid_ci):
+        return {"03_validity": {
+            "validity/distance/idle_vs_moving": _num(270.0, diff_ci),
+            "validity/leadlag/peak_lag_s": _num(0.1, lag_ci),
+            "validity/r2_gaze_on_cursor/moving_median": _num(0.6),
+            "validity/r2_gaze_on_cursor/idle_median": _num(0.1),
+            "pairwise/paired/grouped/if_idle_gaze_vs_mouse_only": _num(0.02, idle_ci),
+            "pairwise/paired/grouped/gaze_residual_vs_mouse_only": _num(0.02, resid_ci)}}
+
+    pulled_nothing = evaluate(c, res([250, 290], [0.05, 0.15], [-0.02, 0.06], [-0.01, 0.05]))
+    assert pulled_nothing["verdict"] == "not reproduced"
+    assert "+270 px" in pulled_nothing["ours"] and "+0.10 s" in pulled_nothing["ours"]
+    assert evaluate(c, res([250, 290], [0.05, 0.15], [-0.02, 0.06], [0.01, 0.05]))["verdict"] == "partly"
+    assert evaluate(c, res([-10, 20], [0.05, 0.15], [-0.02, 0.06], [-0.01, 0.05]))["verdict"] == "reproduced"
+    assert evaluate(c, res([250, 290], [-0.05, 0.15], [-0.02, 0.06], [-0.01, 0.05]))["verdict"] == "reproduced"
+    assert evaluate(c, {})["verdict"] == "not run"
