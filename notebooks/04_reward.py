@@ -138,6 +138,10 @@ for name, rows in (("paper", designs["paper"][0]), ("grouped", designs["quality"
     rec(f"pairwise/rows/{name}/pairs", len(rows))
     rec(f"pairwise/rows/{name}/workers", rows["worker"].nunique())
     rec(f"pairwise/majority_rate/{name}", round(max(rows["y"].mean(), 1 - rows["y"].mean()), 3))
+ft_info = [r.finetune_info for r in runs.values() if r.finetune_info]
+rec("pairwise/text_finetuned/folds_trained", sum(i["trained"] for i in ft_info), glue=False)
+rec("pairwise/text_finetuned/folds_cached", sum(i["cached"] for i in ft_info), glue=False)
+rec("pairwise/text_finetuned/train_seconds", round(sum(i["seconds"] for i in ft_info), 1), glue=False)
 rec("pairwise/space/cells", len(cells))
 rec("pairwise/space/seeds", n_seeds)
 judge = JudgeConfig.from_env()
