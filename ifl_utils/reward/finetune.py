@@ -79,8 +79,8 @@ class FinetuneConfig:
 #: Full mode: a seeded subsample of 256 training pairs per fold, each once in a random pane order,
 #: one epoch, 96 tokens per input (12 question + 2 x 40 answer), top 2 of 6 layers and the head trained.
 DEFAULT = FinetuneConfig()
-#: Quick mode: the same code path on a token budget (32 training pairs per fold, 16 tokens per answer).
-QUICK = FinetuneConfig(answer_tokens=16, query_tokens=8, max_pairs=32)
+#: Quick mode: the same code path on a token budget (32 training pairs per fold, 12 tokens per answer).
+QUICK = FinetuneConfig(answer_tokens=12, query_tokens=6, max_pairs=32)
 
 
 def model_dir() -> str:

@@ -155,7 +155,8 @@ def turn_features(s: pd.DataFrame, lengths: pd.DataFrame) -> pd.DataFrame:
 
 def conversation_features(s: pd.DataFrame) -> pd.DataFrame:
     """Pairwise phase features of each whole conversation (index ``worker``, ``task_id``)."""
-    conv = (s["worker"].astype(str) + "/" + s["task_id"].astype(str)).to_numpy()
+    wk = pd.Categorical(s["worker"].astype(str))
+    conv = wk.codes.astype(np.int64) * 1_000_000 + s["task_id"].to_numpy(np.int64)
     order = np.lexsort((s["epoch"].to_numpy(), conv))
     conv = conv[order]
     t = s["epoch"].to_numpy()[order].astype(float)
@@ -192,10 +193,9 @@ def conversation_features(s: pd.DataFrame) -> pd.DataFrame:
                                                                  out[f"{m}_left_reviewing_onscreen_ratio"])
     for p, side in SIDES.items():
         out[f"cross_modality_{side}_reviewing_duration_ratio_gaze_mouse"] = _ratio(eng[("gaze", p)], eng[("mouse", p)])
-    idx = pd.MultiIndex.from_tuples([tuple(c.rsplit("/", 1)) for c in uc], names=["worker", "task_id"])
-    df = pd.DataFrame(out, index=idx).reset_index()
-    df["task_id"] = df["task_id"].astype(int)
-    return df.set_index(["worker", "task_id"])
+    idx = pd.MultiIndex.from_arrays([np.asarray(wk.categories)[uc // 1_000_000], (uc % 1_000_000).astype(int)],
+                                    names=["worker", "task_id"])
+    return pd.DataFrame(out, index=idx)
 
 
 def release_features(samples: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFrame:
@@ -208,8 +208,9 @@ def release_features(samples: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFra
     pw = q.index[q["mode"].to_numpy() == "pairwise"]
     s = samples[samples["query_id"].isin(pw) | (samples["query_id"] < 0)]
     turn = turn_features(s[s["query_id"].isin(pw)], q[["len_utf16_1", "len_utf16_2", "user_query"]])
-    keys = set(q.loc[pw, "worker"].astype(str) + "/" + q.loc[pw, "task_id"].astype(str))
-    keep = (s["worker"].astype(str) + "/" + s["task_id"].astype(str)).isin(keys).to_numpy()
+    pw_tasks = q.loc[pw, ["worker", "task_id"]].astype({"worker": str, "task_id": np.int64}).drop_duplicates()
+    keep = pd.MultiIndex.from_arrays([s["worker"].astype(str), s["task_id"].astype(np.int64)]).isin(
+        pd.MultiIndex.from_frame(pw_tasks))
     conv = conversation_features(s[keep])
     wk = q.loc[turn.index, ["worker", "task_id"]].astype({"worker": str, "task_id": int})
     phase = conv.reindex(pd.MultiIndex.from_frame(wk)).set_axis(turn.index)
