@@ -206,7 +206,8 @@ def _space_difference(results: dict) -> dict[str, str]:
         if k_zero == m:
             lead = f"not distinguishable from {b} in {m} of {m} specifications"
         else:
-            lead = f"CI includes 0 in {k_zero} of {m} specifications, above 0 in {k_pos}"
+            where = ", ".join(f"{c['protocol']} folds/{c['exclusion']}" for c in cells if c["ci"][0] > 0)
+            lead = f"CI includes 0 in {k_zero} of {m} specifications, above 0 in {k_pos}" + (f" ({where})" if where else "")
         parts.append(f"{a} − {b}: {100 * min(vals):+.1f} to {100 * max(vals):+.1f} points; {lead}; "
                      f"a gain above {100 * x:+.1f} points is ruled out in {m} of {m}, "
                      f"the paper's {100 * gap:+.0f} in {k_gap} of {m}")
