@@ -64,6 +64,10 @@ def group_importance_by_length(gi: pd.DataFrame):
     return fig
 
 
+FOLD_LABEL = {"paper": "release KFold (row-wise), selection on all rows",
+              "grouped": "worker-grouped folds, selection in folds"}
+
+
 def specification_curve(diffs: pd.DataFrame, labels: dict[tuple[str, str], str] | None = None,
                         paper_gap: float | None = None):
     """Specification curve: each cell's paired accuracy difference with its 95 % worker-bootstrap
@@ -83,7 +87,7 @@ def specification_curve(diffs: pd.DataFrame, labels: dict[tuple[str, str], str] 
             m = (d["protocol"] == prot).to_numpy()
             if m.any():
                 ax.errorbar(100 * d["diff"][m], yy[m], xerr=[100 * (d["diff"] - d["lo"])[m], 100 * (d["hi"] - d["diff"])[m]],
-                            fmt="o", color=c, capsize=2, label=f"{prot} folds")
+                            fmt="o", color=c, capsize=2, label=FOLD_LABEL[prot])
         ax.axvline(0, color="black", lw=0.8)
         if paper_gap is not None:
             ax.axvline(100 * paper_gap, color="grey", ls="--", lw=1, label="paper's IF − text gap")
@@ -92,9 +96,10 @@ def specification_curve(diffs: pd.DataFrame, labels: dict[tuple[str, str], str] 
         ax.set_xlabel(f"{a} − {b} (accuracy points, 95 % CI)")
         ax.set_ylabel("specification (folds / exclusion)")
         ax.set_title(f"{a} − {b}", fontsize=10)
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    handles, names = axes[0][0].get_legend_handles_labels()
     fig.suptitle("Paired differences in every cell of the analysis space, sorted", fontsize=11, fontweight="bold")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles, names, loc="lower center", ncol=3, fontsize=8)
     return fig
 
 
@@ -105,7 +110,10 @@ def one_change_path(table: pd.DataFrame):
     yy = np.arange(len(d))
     ax.errorbar(100 * d["accuracy"], yy, xerr=[100 * (d["accuracy"] - d["acc_lo"]), 100 * (d["acc_hi"] - d["accuracy"])],
                 fmt="o", color=OKABE_ITO[0], capsize=2)
-    ax.set_yticks(yy, [f"{s}: {c[:48]}" for s, c in zip(d["step"], d["change"])], fontsize=7)
+    import textwrap
+
+    ax.set_yticks(yy, [f"{s}: " + textwrap.shorten(c.split(":")[0] if s == 0 else c, 52, placeholder=" …")
+                       for s, c in zip(d["step"], d["change"])], fontsize=7)
     ax.set_xlabel("pairwise accuracy (%, out-of-fold, 95 % CI over workers)")
     ax.set_ylabel("step (one change each)")
     ax.set_title("From the release's protocol to ours, one change at a time")
