@@ -512,7 +512,8 @@ t3[t3["task"] == "better_than_previous"].dropna(axis=1, how="all").set_index(["p
 # {glue:text}`paper.pointwise.likert.if_rf.paper.mse:.3f`); grouped by worker R² is
 # {glue:text}`pointwise.likert.if_rf.grouped.r2` (MSE {glue:text}`pointwise.likert.if_rf.grouped.mse`,
 # Spearman {glue:text}`pointwise.likert.if_rf.grouped.spearman`): worse than predicting the training
-# folds' mean, because workers differ in their average rating and a new worker's mean is unknown. "Better than the previous answer" is predicted at
+# folds' mean for workers the forest has not seen. The release's R² of about 0 (C5) is the row-wise
+# figure; a claim about Likert prediction must name its protocol. "Better than the previous answer" is predicted at
 # {glue:text}`pointwise.better_than_previous.if_rf.grouped.accuracy` against a majority rate of
 # {glue:text}`pointwise.better_than_previous.majority_rate.grouped`.
 #
