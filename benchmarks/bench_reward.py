@@ -4,7 +4,8 @@ error, no worker excluded), from the warm caches. Prints one JSON object.
 
 The models are those of :func:`ifl_utils.reward.models.model_zoo` (the chapter's settings: top-50
 selection by RF importance inside ``fit`` for the implicit-feedback models): text-only ``length``
-and ``text_embed`` (frozen MiniLM embeddings, logistic regression), implicit-feedback ``if_rf``,
+``text_embed`` (frozen MiniLM embeddings, logistic regression) and ``text_rf`` (the text features
+with the forest and selection of ``text_if``), implicit-feedback ``if_rf``,
 ``if_gbt``, ``if_logreg`` and text + implicit feedback ``text_if``. The design matrix (features,
 cached embeddings, rows) is built once and timed once (``design_s``); each model's fit and
 predict_proba are timed ``repeat`` times and the medians are reported. ``grouped_protocol_s`` times
@@ -30,7 +31,7 @@ import time
 from ifl_utils.benchmarks_report import machine_description
 
 #: Models timed, text-only first (names of :func:`ifl_utils.reward.models.model_zoo`).
-MODELS = ("length", "text_embed", "if_rf", "if_gbt", "if_logreg", "text_if")
+MODELS = ("length", "text_embed", "text_rf", "if_rf", "if_gbt", "if_logreg", "text_if")
 #: Seconds allowed for one fit + predict of any one model on the full pairwise design.
 TARGET_S = 5.0
 #: Seconds allowed for one seed of the grouped protocol over every pairwise model.

@@ -43,7 +43,7 @@ PAPER: dict[str, PaperValue] = {
         "top-50 selected on all rows, 24-worker exclusion)"),
     "pairwise/text_finetuned/paper/accuracy": PaperValue(
         0.55, "abstract (paper): text-based reward model 55% pairwise accuracy",
-        "paper: fine-tuned ModernBERT on query + answers; ours: trl RewardTrainer (not run on CPU)"),
+        "paper: fine-tuned ModernBERT on query + answers; ours: the offline MiniLM (all-MiniLM-L6-v2) fine-tuned as a pairwise cross-encoder, ModernBERT not being available offline"),
     "pairwise/text_embed/paper/accuracy": PaperValue(
         0.55, "abstract (paper): text-based reward model 55% pairwise accuracy",
         "paper: fine-tuned ModernBERT; ours: frozen MiniLM embeddings + logistic regression"),

@@ -20,6 +20,19 @@ Verdict rules
     reproduced when the between-worker share of variance exceeds 0.1 **and** cluster membership
     carries worker identity beyond a permutation baseline **and** the data support the paper's
     number of clusters; partly when the first two hold but the data prefer fewer clusters.
+``space_interval`` (C3a, C3b)
+    the ``interval`` rule on the release's cell of the reward chapter's analysis space (row-wise
+    KFold, the paper's 24-worker list); the row also says in how many of the m cells (fold scheme x
+    exclusion list) the paper's value lies inside our 95 % CI ("k of m") and the widest interval.
+``space_difference`` (C3c)
+    over every cell of the analysis space and both paired differences ``text_if - length`` and
+    ``text_if - text_rf``: reproduced when the CI lies above 0 in every cell of both; partly when it
+    does in at least one cell of either; otherwise not reproduced. The row quotes, per difference,
+    the range of estimates, in how many of the m cells the CI includes 0, the widest upper bound
+    ("a gain above +x points is ruled out in m of m") and in how many cells the paper's gap is ruled out.
+``mse`` (C5)
+    reproduced when our out-of-fold MSE under the release's protocol is within 0.05 of the
+    release's; the row also gives MSE and R² under the worker-grouped protocol, each labelled.
 A row whose result is missing (a chapter not run) or is a "not run: ..." string says so.
 """
 from __future__ import annotations
@@ -72,25 +85,27 @@ CLAIMS: tuple[Claim, ...] = (
           "'gazing' is webcam gaze, partly the cursor (row V)",
           section="sec-diversity"),
     Claim("C3a", "Text-only reward model, pairwise accuracy",
-          f"{100 * PAPER['pairwise/text/accuracy'].value:.0f} %", "04_reward", "interval",
-          {"ours": ("04_reward", "pairwise/text_embed/paper/accuracy")},
-          "release protocol (KFold, 24-worker exclusion); our text model: frozen MiniLM + logistic regression",
-          section="sec-pairwise"),
+          f"{100 * PAPER['pairwise/text/accuracy'].value:.0f} %", "04_reward", "space_interval",
+          {"ours": ("04_reward", "pairwise/text_finetuned/paper/accuracy")},
+          "release KFold (selection on all rows), paper's 24-worker list; k of m over fold scheme x "
+          "exclusion list. Ours: MiniLM fine-tuned as a cross-encoder on CPU (short inputs), not the "
+          "paper's ModernBERT (not available offline)",
+          section="sec-finetuned"),
     Claim("C3b", "Implicit-feedback reward model, pairwise accuracy",
-          f"{100 * PAPER['pairwise/if/accuracy'].value:.0f} %", "04_reward", "interval",
+          f"{100 * PAPER['pairwise/if/accuracy'].value:.0f} %", "04_reward", "space_interval",
           {"ours": ("04_reward", "pairwise/if_rf/paper/accuracy")},
-          "release protocol (KFold, top-50 selected on all rows, 24-worker exclusion); its gaze features "
-          "are partly the cursor (row V)",
+          "release KFold (top-50 selected on all rows), paper's 24-worker list; k of m over fold scheme x "
+          "exclusion list; its gaze features are partly the cursor (row V)",
           section="sec-pairwise"),
-    Claim("C3c", "Implicit feedback beats text when workers are held out",
+    Claim("C3c", "Implicit feedback adds to text",
           f"{100 * (PAPER['pairwise/if/accuracy'].value - PAPER['pairwise/text/accuracy'].value):+.0f} points "
           f"({100 * PAPER['pairwise/if/accuracy'].value:.0f} % vs {100 * PAPER['pairwise/text/accuracy'].value:.0f} %)",
-          "04_reward", "difference",
-          {"diff": ("04_reward", "pairwise/paired/grouped/diff"),
-           "best_if": ("04_reward", "pairwise/paired/grouped/best_if"),
-           "best_text": ("04_reward", "pairwise/paired/grouped/best_text")},
-          "folds grouped by worker, selection inside folds; best IF or text+IF vs best text-only",
-          section="sec-if-vs-text"),
+          "04_reward", "space_difference",
+          {"cells": ("04_reward", "pairwise/robustness/text_if_minus_length/cells")},
+          "paired differences text_if − length and text_if − text_rf (same forest, text features only) in "
+          "every cell: fold scheme (release KFold | worker-grouped) x exclusion (none | quality rule | "
+          "paper's 24) x seeds",
+          section="sec-space"),
     Claim("C4", "DPO with IF-predicted labels nearly triples the quality gain of text-only labels",
           f"ratio about {PAPER['dpo/if_vs_text/gain_ratio'].value:g}", "05_dpo", "ratio",
           {"ratio": ("05_dpo", "dpo/if_vs_text/gain_ratio")},
@@ -99,8 +114,11 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("C5", "Pointwise Likert prediction from implicit feedback (release only)",
           f"CV MSE {PAPER['pointwise/likert/if_rf/paper/mse'].value:.3f}", "04_reward", "mse",
           {"ours": ("04_reward", "pointwise/likert/if_rf/paper/mse"),
-           "r2": ("04_reward", "pointwise/likert/if_rf/paper/r2")},
-          "release protocol; an R² near 0 means no better than predicting the mean",
+           "r2": ("04_reward", "pointwise/likert/if_rf/paper/r2"),
+           "mse_grouped": ("04_reward", "pointwise/likert/if_rf/grouped/mse"),
+           "r2_grouped": ("04_reward", "pointwise/likert/if_rf/grouped/r2")},
+          "release protocol (row-wise KFold, 24-worker list) and worker-grouped (quality rule), each "
+          "labelled; an R² at or below 0 means no better than predicting the mean",
           section="sec-pointwise"),
     Claim("V", "Measurement validity: the gaze stream measures the eyes, not the cursor (the title's "
           "\"mouse and eyes\")",
@@ -149,6 +167,76 @@ def _interval_verdict(paper: float, est: float, ci: list | None) -> str:
     return "not reproduced"
 
 
+#: Cells of the reward chapter's analysis space, in the order they are quoted.
+SPACE_PROTOCOLS = ("paper", "grouped")
+SPACE_EXCLUSIONS = ("none", "quality", "paper")
+SPACE_DIFFS = (("text_if", "length"), ("text_if", "text_rf"))
+
+
+def _space_records(results: dict, pattern: str) -> list[dict]:
+    """The numeric records ``pattern.format(protocol=..., exclusion=...)`` of every cell present."""
+    out = []
+    for p in SPACE_PROTOCOLS:
+        for e in SPACE_EXCLUSIONS:
+            r = results.get("04_reward", {}).get(pattern.format(protocol=p, exclusion=e))
+            if r is not None and isinstance(r.get("value"), (int, float)) and r.get("ci") is not None:
+                out.append(dict(r, protocol=p, exclusion=e))
+    return out
+
+
+def _space_interval(claim: Claim, got: dict, results: dict) -> dict[str, str]:
+    """``space_interval``: interval rule on the release cell, plus "k of m" over the cells."""
+    r = got["ours"]
+    if isinstance(r["value"], str):
+        return {"ours": r["value"], "verdict": "not run"}
+    model = claim.refs["ours"][1].split("/")[1]
+    paper = PAPER["pairwise/text/accuracy" if claim.key == "C3a" else "pairwise/if/accuracy"].value
+    ci = r["ci"]
+    cells = _space_records(results, f"pairwise/{model}/{{protocol}}/{{exclusion}}/accuracy")
+    k = sum(c["ci"][0] <= paper <= c["ci"][1] for c in cells)
+    ours = (f"{model}: {_fmt(r['value'], pct=True)}"
+            + ("" if ci is None else f" [{_fmt(ci[0], pct=True)}, {_fmt(ci[1], pct=True)}]")
+            + " (release KFold, 24-worker list)")
+    if cells:
+        lo = min(c["ci"][0] for c in cells)
+        hi = max(c["ci"][1] for c in cells)
+        ours += (f"; the paper's {100 * paper:.0f} % lies inside our CI in {k} of {len(cells)} specifications "
+                 f"(all cells' CIs within {100 * lo:.1f}–{100 * hi:.1f} %)")
+    return {"ours": ours, "verdict": _interval_verdict(paper, r["value"], ci)}
+
+
+def _space_difference(results: dict) -> dict[str, str]:
+    """``space_difference`` (C3c): see the module docstring."""
+    gap = PAPER["pairwise/if/accuracy"].value - PAPER["pairwise/text/accuracy"].value
+    parts, above, total, cells_all = [], 0, 0, []
+    for a, b in SPACE_DIFFS:
+        cells = _space_records(results, f"pairwise/diff/{a}_minus_{b}/{{protocol}}/{{exclusion}}")
+        if not cells:
+            continue
+        cells_all.append(cells)
+        m = len(cells)
+        k_pos = sum(c["ci"][0] > 0 for c in cells)
+        k_zero = sum(c["ci"][0] <= 0 <= c["ci"][1] for c in cells)
+        k_gap = sum(c["ci"][1] < gap for c in cells)
+        x = max(c["ci"][1] for c in cells)
+        vals = [c["value"] for c in cells]
+        above += k_pos
+        total += m
+        if k_zero == m:
+            lead = f"not distinguishable from {b} in {m} of {m} specifications"
+        else:
+            where = ", ".join(f"{c['protocol']} folds/{c['exclusion']}" for c in cells if c["ci"][0] > 0)
+            lead = f"CI includes 0 in {k_zero} of {m} specifications, above 0 in {k_pos}" + (f" ({where})" if where else "")
+        parts.append(f"{a} − {b}: {100 * min(vals):+.1f} to {100 * max(vals):+.1f} points; {lead}; "
+                     f"a gain above {100 * x:+.1f} points is ruled out in {m} of {m}, "
+                     f"the paper's {100 * gap:+.0f} in {k_gap} of {m}")
+    if not cells_all:
+        return {"ours": "not available: run chapter 04_reward", "verdict": "not run"}
+    verdict = ("reproduced" if above == total and len(cells_all) == len(SPACE_DIFFS)
+               else "partly" if above > 0 else "not reproduced")
+    return {"ours": "; ".join(parts), "verdict": verdict}
+
+
 def evaluate(claim: Claim, results: dict) -> dict[str, str]:
     """Return one summary row for ``claim``: ours, CI, protocol, verdict (by the claim's rule)."""
     got = {role: _get(results, ref) for role, ref in claim.refs.items()}
@@ -173,6 +261,10 @@ def evaluate(claim: Claim, results: dict) -> dict[str, str]:
         return dict(row, ours=(f"between-worker share {vals['icc']:.2f}; AMI with workers "
                                f"{vals['ami']:.3f} (permutation 95th pct {vals['ami_perm']:.3f}); "
                                f"data-driven k = {vals['k_data']}"), verdict=verdict)
+    if claim.rule == "space_interval":
+        return dict(row, **_space_interval(claim, got, results))
+    if claim.rule == "space_difference":
+        return dict(row, **_space_difference(results))
     if claim.rule == "interval":
         r = got["ours"]
         paper = PAPER[claim.refs["ours"][1]].value if claim.refs["ours"][1] in PAPER else r["paper"]
@@ -205,7 +297,10 @@ def evaluate(claim: Claim, results: dict) -> dict[str, str]:
         mse, r2 = vals["ours"], vals["r2"]
         paper = PAPER["pointwise/likert/rf_mse"].value
         verdict = "reproduced" if abs(mse - paper) <= 0.05 else "not reproduced"
-        return dict(row, ours=f"MSE {mse:.3f}, R² {r2:.3f}", verdict=verdict)
+        ours = f"release protocol: MSE {mse:.3f}, R² {r2:.3f}"
+        if isinstance(vals.get("mse_grouped"), (int, float)) and isinstance(vals.get("r2_grouped"), (int, float)):
+            ours += f"; worker-grouped: MSE {vals['mse_grouped']:.3f}, R² {vals['r2_grouped']:.3f}"
+        return dict(row, ours=ours, verdict=verdict)
     raise ValueError(f"unknown rule {claim.rule!r} for claim {claim.key}")
 
 

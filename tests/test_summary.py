@@ -35,14 +35,53 @@ def test_count_and_missing_and_not_run():
     assert evaluate(c4, {"05_dpo": {"dpo/if_vs_text/gain_ratio": _num("not run: no text labels")}})["verdict"] == "not run"
 
 
-def test_difference_rule():
+def test_space_difference_rule_counts_cells_and_quotes_the_widest_bound():
     c = _claim("C3c")
-    base = {"pairwise/paired/grouped/best_if": _num("text_if"),
-            "pairwise/paired/grouped/best_text": _num("length")}
-    excl_zero = {"04_reward": {**base, "pairwise/paired/grouped/diff": _num(0.05, [0.01, 0.10])}}
-    incl_zero = {"04_reward": {**base, "pairwise/paired/grouped/diff": _num(-0.02, [-0.07, 0.02])}}
-    assert evaluate(c, excl_zero)["verdict"] == "reproduced"
-    assert evaluate(c, incl_zero)["verdict"] == "not reproduced"
+    cells = [(p, e) for p in ("paper", "grouped") for e in ("none", "quality", "paper")]
+    nums = {}
+    for i, (p, e) in enumerate(cells):
+        nums[(p, e, "L")] = ("text_if", "length", -0.01 + 0.005 * i, -0.06, 0.02 + 0.01 * i)
+        nums[(p, e, "R")] = ("text_if", "text_rf", 0.0, -0.04, 0.03)
+    res = {"04_reward": {"pairwise/robustness/text_if_minus_length/cells": _num(6)}}
+    for (p, e, _), (a, b, v, lo, hi) in nums.items():
+        res["04_reward"][f"pairwise/diff/{a}_minus_{b}/{p}/{e}"] = _num(v, [lo, hi])
+    row = evaluate(c, res)
+    assert row["verdict"] == "not reproduced"
+    assert "not distinguishable from length in 6 of 6 specifications" in row["ours"]
+    assert "a gain above +7.0 points is ruled out in 6 of 6" in row["ours"]      # widest upper bound
+    assert "the paper's +9 in 6 of 6" in row["ours"]
+    # one cell above zero: partly; every cell of both above zero: reproduced
+    res["04_reward"]["pairwise/diff/text_if_minus_length/grouped/none"] = _num(0.05, [0.01, 0.10])
+    row = evaluate(c, res)
+    assert row["verdict"] == "partly" and "above 0 in 1" in row["ours"] and "the paper's +9 in 5 of 6" in row["ours"]
+    for k in [k for k in res["04_reward"] if "/diff/" in k]:
+        res["04_reward"][k] = _num(0.1, [0.02, 0.2])
+    assert evaluate(c, res)["verdict"] == "reproduced"
+    assert evaluate(c, {})["verdict"] == "not run"
+
+
+def test_space_interval_rule_says_k_of_m():
+    c = _claim("C3b")
+    res = {"04_reward": {"pairwise/if_rf/paper/accuracy": _num(0.62, [0.58, 0.66]),
+                         "pairwise/if_rf/paper/paper/accuracy": _num(0.62, [0.58, 0.66]),
+                         "pairwise/if_rf/grouped/quality/accuracy": _num(0.59, [0.55, 0.63]),
+                         "pairwise/if_rf/grouped/paper/accuracy": _num(0.58, [0.53, 0.62])}}
+    row = evaluate(c, res)
+    assert row["verdict"] == "reproduced"
+    assert "inside our CI in 1 of 3 specifications" in row["ours"] and "53.0–66.0 %" in row["ours"]
+    c3a = _claim("C3a")
+    assert evaluate(c3a, {"04_reward": {"pairwise/text_finetuned/paper/accuracy": _num("not run in quick mode")}}
+                    )["verdict"] == "not run"
+
+
+def test_mse_rule_names_both_protocols():
+    c = _claim("C5")
+    res = {"04_reward": {"pointwise/likert/if_rf/paper/mse": _num(0.58), "pointwise/likert/if_rf/paper/r2": _num(0.002),
+                         "pointwise/likert/if_rf/grouped/mse": _num(0.70),
+                         "pointwise/likert/if_rf/grouped/r2": _num(-0.12)}}
+    row = evaluate(c, res)
+    assert row["verdict"] == "reproduced"
+    assert "release protocol: MSE 0.580, R² 0.002; worker-grouped: MSE 0.700, R² -0.120" == row["ours"]
 
 
 def test_table_from_files(tmp_path):

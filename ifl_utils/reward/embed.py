@@ -78,18 +78,18 @@ def cached_encode(texts: list[str], cache_dir: str | os.PathLike[str] | None = N
     return emb
 
 
-def embedding_features(queries: pd.DataFrame, query_ids, cache_dir=None) -> pd.DataFrame:
+def embedding_features(queries: pd.DataFrame, query_ids, cache_dir=None, max_tokens: int = MAX_TOKENS) -> pd.DataFrame:
     """Embedding columns ``emb_*`` per query (index ``query_id``).
 
     Pairwise: question q, answers a1 (left), a2 (right): [q, a2 - a1, q * (a2 - a1)] (1,152 columns;
     the difference makes a linear model's score antisymmetric in the panes). Pointwise:
-    [q, a1, q * a1].
+    [q, a1, q * a1]. ``max_tokens`` truncates every text (quick mode uses fewer).
     """
     q = queries.set_index("query_id").loc[list(query_ids)]
     pair = q["llm_response_2"].notna().to_numpy()
     texts = (q["user_query"].fillna("").str.strip().tolist() + q["llm_response_1"].fillna("").tolist()
              + q["llm_response_2"].fillna("").tolist())
-    e = cached_encode(texts, cache_dir=cache_dir)
+    e = cached_encode(texts, cache_dir=cache_dir, max_tokens=max_tokens)
     n = len(q)
     eq, e1, e2 = e[:n], e[n:2 * n], e[2 * n:]
     b = np.where(pair[:, None], e2 - e1, e1)

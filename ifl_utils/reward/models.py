@@ -188,6 +188,8 @@ def model_zoo(task: str = "classification", select_k: int | None = 50, random_st
         "majority": M(groups=("cross",), learner="majority", **kw),
         "length": M(groups=LENGTH_COLUMNS, learner="logreg", **kw),
         "text_embed": M(groups=("embedding",), learner="logreg", **kw),
+        # like-for-like text control of text_if: the same forest and selection, text features only
+        "text_rf": M(groups=("text",), learner="rf", select_k=select_k, **kw),
         "if_rf": M(groups=IF, learner="rf", select_k=select_k, **kw),
         "if_gbt": M(groups=IF, learner="gbt", select_k=select_k, **kw),
         "if_logreg": M(groups=IF, learner="logreg", select_k=select_k, **kw),

@@ -13,9 +13,9 @@ from ..features import feature_groups
 from . import labels, protocols
 from .models import model_zoo
 
-PAIRWISE_MODELS = ("majority", "length", "text_embed", "text_finetuned", "if_rf", "if_gbt", "if_logreg",
+PAIRWISE_MODELS = ("majority", "length", "text_embed", "text_rf", "text_finetuned", "if_rf", "if_gbt", "if_logreg",
                    "text_if", "if_minus_gaze", "if_minus_mouse")
-TEXT_ONLY = ("length", "text_embed", "text_finetuned")
+TEXT_ONLY = ("length", "text_embed", "text_rf", "text_finetuned")
 IF_MODELS = ("if_rf", "if_gbt", "if_logreg", "text_if")
 POINTWISE_MODELS = ("majority", "length", "text_embed", "if_rf", "if_gbt", "text_if")
 
@@ -43,12 +43,10 @@ def models_for(task: str, select_k: int = 50) -> dict:
 
 
 def classification_table(run: protocols.Run, n_resamples: int, seed: int = 0) -> pd.DataFrame:
-    """One row per model: accuracy, AUC (95 % worker-bootstrap CIs), n, workers."""
+    """One row per model: accuracy, per-fold-mean AUC (95 % worker-bootstrap CIs), n, workers."""
     out = []
     for m in run.oof["model"].unique():
         r = protocols.classification_metrics(run, m, n_resamples=n_resamples, seed=seed)
-        if m == "majority":  # a constant score has no ranking: AUC 0.5 by definition
-            r["auc"], r["auc_ci"] = 0.5, (0.5, 0.5)
         out.append({"model": m, "protocol": run.protocol, "accuracy": r["accuracy"],
                     "acc_lo": r["accuracy_ci"][0], "acc_hi": r["accuracy_ci"][1], "auc": r["auc"],
                     "auc_lo": r["auc_ci"][0], "auc_hi": r["auc_ci"][1], "seed_sd": r["seed_sd"],

@@ -147,16 +147,27 @@ def _auc(d: pd.DataFrame) -> float:
 
 
 def classification_metrics(run: Run, model: str, n_resamples: int = 1000, seed: int = 0) -> dict:
-    """Accuracy and ROC-AUC with 95 % CIs by bootstrap over workers (seed-averaged OOF)."""
+    """Accuracy and ROC-AUC with 95 % CIs by bootstrap over workers.
+
+    Accuracy: seed-averaged correctness per row, pooled over rows. AUC: computed **within each
+    (seed, fold)** and averaged (:mod:`.metrics`); a constant predictor gets 0.5 in every fold.
+    ``auc_pooled`` is the biased pooled out-of-fold AUC, kept for comparison.
+    """
     from ..stats import bootstrap_ci
+    from .metrics import fold_auc_ci, pooled_auc
 
     d = per_row(run, model)
     acc, acc_ci = bootstrap_ci(d, lambda x: x["correct"].mean(), n_resamples=n_resamples, random_state=seed)
-    auc, auc_ci = bootstrap_ci(d, _auc, n_resamples=n_resamples, random_state=seed)
+    o = run.oof[run.oof["model"] == model]
+    yw = run.rows.set_index("query_id").loc[o["query_id"]]
+    auc, auc_ci = fold_auc_ci(yw["y"].to_numpy(), o["score"].to_numpy(),
+                              o["seed"].to_numpy() * 1000 + o["fold"].to_numpy(), yw["worker"].to_numpy(),
+                              n_resamples=n_resamples, seed=seed)
     per_seed = [float(((g["score"] > 0.5).astype(float).to_numpy()
                        == run.rows.set_index("query_id").loc[g["query_id"], "y"].to_numpy()).mean())
-                for _, g in run.oof[run.oof["model"] == model].groupby("seed")]
-    return {"accuracy": acc, "accuracy_ci": acc_ci, "auc": auc, "auc_ci": auc_ci, "n": len(d),
+                for _, g in o.groupby("seed")]
+    return {"accuracy": acc, "accuracy_ci": acc_ci, "auc": auc, "auc_ci": auc_ci,
+            "auc_pooled": pooled_auc(d["y"].to_numpy(), d["score"].to_numpy()), "n": len(d),
             "workers": int(d["worker"].nunique()), "seed_sd": float(np.std(per_seed)) if len(per_seed) > 1 else 0.0}
 
 
