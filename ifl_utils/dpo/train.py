@@ -92,9 +92,19 @@ class TrainConfig:
 
 # ---------------------------------------------------------------- tokenisation and log-probabilities
 
+def chat_text(tok, messages: list[dict]) -> str:
+    """``messages`` as prompt text: the tokenizer's chat template with the generation prompt, or,
+    for base-model tokenizers without one (gpt2-xl, pythia), the release's plain format
+    ``"\n\nHuman: ...\n\nAssistant: ...\n\nHuman: ...\n\nAssistant:"``."""
+    if getattr(tok, "chat_template", None):
+        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    names = {"user": "Human", "assistant": "Assistant", "system": "System"}
+    return "".join(f"\n\n{names.get(m['role'], m['role'])}: {m['content']}" for m in messages) + "\n\nAssistant:"
+
+
 def prompt_ids(tok, messages: list[dict], max_tokens: int) -> list[int]:
-    """Chat-template token ids of ``messages`` with the generation prompt, left-truncated."""
-    text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    """Token ids of ``messages`` (:func:`chat_text`) with the generation prompt, left-truncated."""
+    text = chat_text(tok, messages)
     ids = tok(text, add_special_tokens=False)["input_ids"]
     return ids[-max_tokens:]
 
@@ -138,7 +148,8 @@ def sequence_logps(model, seqs, pad_id: int):
     logits = model(input_ids=ids, attention_mask=att, position_ids=pos, logits_to_keep=k + 1).logits
     logits = logits[:, :-1].float()            # row j predicts token n - k + j
     tgt = ids[:, -k:]
-    lp = torch.gather(logits, 2, tgt.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+    # log_softmax + gather: same values as gather - logsumexp, several times faster on CPU
+    lp = logits.log_softmax(-1).gather(2, tgt.unsqueeze(-1)).squeeze(-1)
     mask = ans[:, -k:]
     return (lp * mask).sum(-1), mask.sum(-1)
 
