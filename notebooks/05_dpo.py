@@ -273,6 +273,7 @@ glue("dpo.verdict_text", verdict_text, display=False)
 print(verdict_text)
 
 # %% [markdown]
+# (sec-nearly-triples)=
 # ## Label sources on the same pairs
 #
 # Every source trains on the same pairs of each fold, with the same steps and settings; only the
