@@ -71,7 +71,7 @@ torch.manual_seed(seed)
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 t_start = time.perf_counter()
 n_boot = 200 if ch.quick else 2000
-cfg = CrossFitConfig.from_yaml(ch.root / "configs" / "dpo" / "crossfit-smollm2.yaml", seed=seed)
+cfg = CrossFitConfig.from_yaml(ch.root / "configs" / "dpo-chapter.yaml", seed=seed)
 if ch.quick:  # same code path, tiny: one fold, a few pairs, two steps, short answers
     cfg = cfg.replace(max_answer_tokens=32, steps=2, batch_size=4)
 ds = Dataset(ch.data, progress=False)
@@ -83,7 +83,7 @@ pd.set_option("display.precision", 3)
 pd.Series({k: str(v) for k, v in cfg.to_dict().items()}, name="setting").to_frame()
 
 # %% [markdown]
-# The table above is the starting configuration (`configs/dpo/crossfit-smollm2.yaml`; β = 0.1 and
+# The table above is the starting configuration (`configs/dpo-chapter.yaml`; β = 0.1 and
 # α = 1 as in the release). Learning rate, steps and the NLL weight are then tuned on the positive
 # control only (below). Every run is cached in the user cache, keyed by all of these settings, the
 # training pairs with their labels and flip rates, the test pairs and the code.
