@@ -179,6 +179,7 @@ rec("dpo/lengths/answer_truncated_share", round(cf.enc.answer_truncated, 3), n=2
     protocol=f"limit {cfg.max_answer_tokens} tokens")
 rec("dpo/lengths/median_answer_tokens", trunc.attrs["median_answer"])
 ratios = budget.ratio_table(cf.tok, plan.pairs, (128, 256, 512), cfg.max_answer_tokens)
+rec("dpo/lengths/vocabulary_tokens", int(cf.enc.vocab_ids.size), protocol="distinct tokens in the cut answers")
 rec("dpo/lengths/answer_token_ratio_512", round(float(ratios[512]), 1),
     protocol=f"answer tokens seen at 512 vs {cfg.max_answer_tokens}")
 trunc.set_index(["what", "limit (tokens)"])
@@ -191,7 +192,8 @@ trunc.set_index(["what", "limit (tokens)"])
 # answer: {glue:text}`dpo.lengths.answer_token_ratio_512` times as many answer tokens per step and per
 # evaluation, and the top-block and softmax cost grows with them; with the step and trunk times
 # measured below that does not fit the chapter's 30-minute budget on two cores. Whatever the policies
-# learn here, they learn it from the first tokens of the answers.
+# learn here, they learn it from the first tokens of the answers. The softmax runs over the
+# {glue:text}`dpo.lengths.vocabulary_tokens` distinct tokens of the cut answers.
 #
 # ## Tuning on the positive control only
 #
