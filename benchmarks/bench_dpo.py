@@ -1,6 +1,8 @@
-"""DPO benchmark: seconds per rDPO + NLL LoRA step (the chapter's full-mode settings: 4 real IFLLM
-pairs per step, prompts <= 96 and answers <= 128 tokens, SmolLM2-135M-Instruct, cached reference
-log-probs), greedy generation throughput (batch 8, 48 new tokens) and peak RSS. One JSON object.
+"""DPO benchmark: seconds per rDPO + NLL LoRA step of the GPU-path trainer (``ifl_utils.dpo.train``:
+4 real IFLLM pairs per step, prompts <= 96 and answers <= 128 tokens, SmolLM2-135M-Instruct, LoRA on
+q/v of every block, cached reference log-probs), greedy generation throughput (batch 8, 48 new
+tokens), the DPO chapter's own step (``ifl_utils.dpo.crossfit``: 8 pairs, answers <= 64 tokens, LoRA on
+the last block over cached trunk states) and peak RSS. One JSON object.
 
 Run: ``python -m benchmarks.bench_dpo`` with ``IFLLM_DATA`` set (and ``OMP_WAIT_POLICY=PASSIVE``).
 Medians over ``repeat`` timed steps / generation batches after one warm-up each.
@@ -71,8 +73,21 @@ def main(data: str | None = None, repeat: int = 3) -> dict:
         dt = time.perf_counter() - t
         if i:
             rates.append(sum(len(tok(o, add_special_tokens=False)["input_ids"]) for o in out) / dt)
+    # the chapter's step: cross-fitted trainer on 2 folds of 16 real pairs (trunk computed once)
+    from ifl_utils.dpo.crossfit import CrossFit, CrossFitConfig
+
+    ccfg = CrossFitConfig(steps=repeat + 1, batch_size=8, max_answer_tokens=64)
+    cp = build_pairs(queries, "explicit", max_context_turns=0).head(16).assign(fold=[0, 1] * 8)
+    xf = CrossFit(ccfg, cp, cache=False, model_loader=lambda: load(ccfg.model))  # a fresh, adapter-free copy
+    t = time.perf_counter()
+    xf.reference()
+    trunk_s = time.perf_counter() - t
+    run = xf.run("explicit", 0)
+    chapter_steps = [lg["seconds"] for lg in run["logs"]][1:]
     return {
         "benchmark": "dpo",
+        "chapter_step_s": round(statistics.median(chapter_steps), 2),
+        "chapter_trunk_tokens_per_s": round(xf.timings["trunk_tokens"] / trunk_s, 1),
         "machine": dict(machine_description(), threads=torch.get_num_threads()),
         "repeat": repeat,
         "model": "SmolLM2-135M-Instruct fp32 + LoRA r=8 (q_proj, v_proj)",

@@ -16,6 +16,12 @@ Verdict rules
     lag above 0). Not pulled: reproduced. Pulled: partly when gaze from the cursor's rests or the
     part of gaze the mouse does not predict adds to a mouse-only reward model with a CI above 0,
     otherwise not reproduced.
+``dpo_control``
+    (C4) first the positive control: the held-out accuracy difference explicit − reversed labels
+    must have a CI above 0, else the verdict is **inconclusive** (the design cannot compare label
+    sources). If it separates: the paired difference if_rm − text_rm with a CI above 0 is
+    **partly** (the direction holds; the paper's "nearly triples" concerns judged quality gains, not
+    measured here), below 0 **not reproduced**, covering 0 **inconclusive**.
 ``diversity``
     reproduced when the between-worker share of variance exceeds 0.1 **and** cluster membership
     carries worker identity beyond a permutation baseline **and** the data support the paper's
@@ -107,9 +113,11 @@ CLAIMS: tuple[Claim, ...] = (
           "paper's 24) x seeds",
           section="sec-space"),
     Claim("C4", "DPO with IF-predicted labels nearly triples the quality gain of text-only labels",
-          f"ratio about {PAPER['dpo/if_vs_text/gain_ratio'].value:g}", "05_dpo", "ratio",
-          {"ratio": ("05_dpo", "dpo/if_vs_text/gain_ratio")},
-          "SmolLM2-135M, proxy judge trained on training workers' explicit labels",
+          f"ratio about {PAPER['dpo/if_vs_text/gain_ratio'].value:g}", "05_dpo", "dpo_control",
+          {"control": ("05_dpo", "dpo/control/explicit_minus_reversed/heldout_accuracy"),
+           "diff": ("05_dpo", "dpo/if_minus_text/heldout_accuracy")},
+          "SmolLM2-135M, LoRA on the last block; held-out implicit-reward accuracy over worker-grouped "
+          "folds, paired if_rm − text_rm; positive control (explicit − reversed labels) first",
           section="sec-nearly-triples"),
     Claim("C5", "Pointwise Likert prediction from implicit feedback (release only)",
           f"CV MSE {PAPER['pointwise/likert/if_rf/paper/mse'].value:.3f}", "04_reward", "mse",
@@ -293,6 +301,27 @@ def evaluate(claim: Claim, results: dict) -> dict[str, str]:
                     if isinstance(r["value"], (int, float)) else "not run")
     if claim.rule == "validity":
         return dict(row, **_validity(got))
+    if claim.rule == "dpo_control":
+        c, d = got["control"], got["diff"]
+
+        def _d(r):
+            ci = r["ci"]
+            return f"{100 * r['value']:+.1f} points" + ("" if ci is None else f" [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]")
+
+        n = f" ({d['n']} pairs)" if d.get("n") else ""
+        separates = c["ci"] is not None and c["ci"][0] > 0
+        ours = (f"control explicit − reversed {_d(c)} ({'separates' if separates else 'does not separate'}); "
+                f"if_rm − text_rm {_d(d)}{n}")
+        if not separates:
+            return dict(row, ours=ours, verdict="inconclusive")
+        ci = d["ci"]
+        if ci is not None and ci[0] > 0:
+            verdict = "partly"
+        elif ci is not None and ci[1] < 0:
+            verdict = "not reproduced"
+        else:
+            verdict = "inconclusive"
+        return dict(row, ours=ours, verdict=verdict)
     if claim.rule == "mse":
         mse, r2 = vals["ours"], vals["r2"]
         paper = PAPER["pointwise/likert/rf_mse"].value
@@ -328,6 +357,44 @@ def summary_table(results_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """One row per claim of :data:`CLAIMS` (see the module docstring for the verdict rules)."""
     results = load_results(results_dir)
     return pd.DataFrame([evaluate(c, results) for c in CLAIMS])
+
+
+def quote(results: dict, ref: tuple[str, str], unit: str = "") -> str:
+    """One recorded estimate as prose: value and CI, in ``unit``.
+
+    Parameters
+    ----------
+    results
+        ``notebook -> numbers`` as returned by :func:`load_results`.
+    ref
+        ``(notebook, name)`` of the number.
+    unit
+        ``"points"`` (a difference of proportions, shown x100 with a sign), ``"%"`` (a proportion
+        shown x100), ``"px"``, ``"s"`` or ``""`` (the value as recorded, 3 significant digits).
+
+    Returns
+    -------
+    str
+        e.g. ``"-1.8 points [-6.8, +2.3]"``; the recorded text when the value is a string; ``"n/a"``
+        when the chapter did not record it.
+    """
+    r = _get(results, ref)
+    if r is None:
+        return "n/a"
+    v, ci = r.get("value"), r.get("ci")
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return _fmt(v)
+    if unit == "points":
+        f = lambda x: f"{100 * x:+.1f}"  # noqa: E731
+        tail = " points"
+    elif unit == "%":
+        f = lambda x: f"{100 * x:.1f}"  # noqa: E731
+        tail = " %"
+    else:
+        f = lambda x: f"{x:.3g}"  # noqa: E731
+        tail = f" {unit}" if unit else ""
+    out = f(v) + tail
+    return out if ci is None else f"{out} [{f(ci[0])}, {f(ci[1])}]"
 
 
 def verdict_counts(table: pd.DataFrame) -> dict[str, int]:

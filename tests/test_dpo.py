@@ -241,6 +241,12 @@ def test_configs_parse():
         assert cfg.beta == 0.1 and cfg.alpha == 1.0
     with pytest.raises(ValueError, match="unknown settings"):
         TrainConfig.from_yaml(files[0], learning_rate=1)
+    from ifl_utils.dpo.crossfit import CrossFitConfig
+
+    chapter = CrossFitConfig.from_yaml(ROOT / "configs" / "dpo-chapter.yaml")
+    assert chapter.beta == 0.1 and chapter.alpha == 1.0 and chapter.loss == "rdpo"
+    with pytest.raises(ValueError, match="unknown settings"):
+        CrossFitConfig.from_yaml(ROOT / "configs" / "dpo-chapter.yaml", dpo_steps=1)
 
 
 # ------------------------------------------------------------------ evaluation helpers

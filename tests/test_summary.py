@@ -32,7 +32,7 @@ def test_count_and_missing_and_not_run():
     assert evaluate(c1, r)["verdict"] == "reproduced"
     assert evaluate(c1, {})["verdict"] == "not run"
     c4 = _claim("C4")
-    assert evaluate(c4, {"05_dpo": {"dpo/if_vs_text/gain_ratio": _num("not run: no text labels")}})["verdict"] == "not run"
+    assert evaluate(c4, {"05_dpo": {"dpo/if_vs_text/gain_ratio": _num(3.0, [1.0, 5.0])}})["verdict"] == "not run"
 
 
 def test_space_difference_rule_counts_cells_and_quotes_the_widest_bound():
@@ -93,10 +93,22 @@ def test_table_from_files(tmp_path):
     assert (t.set_index("claim").drop(index="C1")["verdict"] == "not run").all()
 
 
-def test_undefined_ratio_is_not_run():
+def test_dpo_rule_needs_the_positive_control_first():
     c4 = _claim("C4")
-    row = evaluate(c4, {"05_dpo": {"dpo/if_vs_text/gain_ratio": _num(None)}})
-    assert row["verdict"] == "not run" and "not estimable" in row["ours"]
+    ctl, diff = "dpo/control/explicit_minus_reversed/heldout_accuracy", "dpo/if_minus_text/heldout_accuracy"
+
+    def ev(control, d):
+        return evaluate(c4, {"05_dpo": {ctl: control, diff: d}})
+
+    # a control that does not separate makes any source difference inconclusive, even a "significant" one
+    row = ev(_num(0.01, [-0.02, 0.04]), _num(0.05, [0.01, 0.09]))
+    assert row["verdict"] == "inconclusive" and "does not separate" in row["ours"]
+    good = _num(0.10, [0.04, 0.16])
+    assert ev(good, _num(0.05, [0.01, 0.09]))["verdict"] == "partly"
+    assert ev(good, _num(-0.05, [-0.09, -0.01]))["verdict"] == "not reproduced"
+    assert ev(good, _num(0.01, [-0.03, 0.05]))["verdict"] == "inconclusive"
+    assert "+10.0 points [+4.0, +16.0]" in ev(good, _num(0.0, [-0.03, 0.03]))["ours"]
+    assert "gain_ratio" not in str(c4.refs)
 
 
 def test_markdown_table_links_every_claim_to_its_section(tmp_path):

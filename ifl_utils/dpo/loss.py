@@ -46,3 +46,25 @@ def rdpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_ch
              "reward_chosen": (beta * (policy_chosen - ref_chosen)).detach(),
              "reward_rejected": (beta * (policy_rejected - ref_rejected)).detach()}
     return per_pair.mean(), parts
+
+
+def cdpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_chosen: torch.Tensor,
+              ref_rejected: torch.Tensor, eps: torch.Tensor | float = 0.0, beta: float = 0.1,
+              alpha: float = 1.0, nll_chosen: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+    """Conservative DPO (soft labels): (1 - eps) (-log sig(beta h)) + eps (-log sig(-beta h)) + alpha NLL.
+
+    The label is taken as correct with probability p = 1 - eps. At h = 0 the gradient in h is
+    -beta (1 - 2 eps) / 2, i.e. the push *shrinks* by (1 - 2 eps) where rDPO multiplies it by
+    1 / (1 - 2 eps); the loss is bounded below (its minimum sits at beta h = log((1 - eps) / eps)).
+    Same signature and parts as :func:`rdpo_loss`.
+    """
+    eps = torch.as_tensor(eps, dtype=policy_chosen.dtype, device=policy_chosen.device).expand_as(policy_chosen)
+    if bool((eps < 0).any()) or bool((eps >= 0.5).any()):
+        raise ValueError("flip rates must lie in [0, 0.5)")
+    h = (policy_chosen - ref_chosen) - (policy_rejected - ref_rejected)
+    dpo = (1 - eps) * -F.logsigmoid(beta * h) + eps * -F.logsigmoid(-beta * h)
+    nll = -policy_chosen if nll_chosen is None else nll_chosen
+    parts = {"h": h.detach(), "dpo": dpo.detach(), "nll": nll.detach(),
+             "reward_chosen": (beta * (policy_chosen - ref_chosen)).detach(),
+             "reward_rejected": (beta * (policy_rejected - ref_rejected)).detach()}
+    return (dpo + alpha * nll).mean(), parts

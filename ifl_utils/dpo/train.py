@@ -92,9 +92,19 @@ class TrainConfig:
 
 # ---------------------------------------------------------------- tokenisation and log-probabilities
 
+def chat_text(tok, messages: list[dict]) -> str:
+    """``messages`` as prompt text: the tokenizer's chat template with the generation prompt, or,
+    for base-model tokenizers without one (gpt2-xl, pythia), the release's plain format
+    ``"\n\nHuman: ...\n\nAssistant: ...\n\nHuman: ...\n\nAssistant:"``."""
+    if getattr(tok, "chat_template", None):
+        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    names = {"user": "Human", "assistant": "Assistant", "system": "System"}
+    return "".join(f"\n\n{names.get(m['role'], m['role'])}: {m['content']}" for m in messages) + "\n\nAssistant:"
+
+
 def prompt_ids(tok, messages: list[dict], max_tokens: int) -> list[int]:
-    """Chat-template token ids of ``messages`` with the generation prompt, left-truncated."""
-    text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    """Token ids of ``messages`` (:func:`chat_text`) with the generation prompt, left-truncated."""
+    text = chat_text(tok, messages)
     ids = tok(text, add_special_tokens=False)["input_ids"]
     return ids[-max_tokens:]
 
@@ -132,13 +142,15 @@ def sequence_logps(model, seqs, pad_id: int):
     import torch
 
     ids, att, ans = collate(seqs, pad_id)
-    ids, att, ans = ids.to(model.device), att.to(model.device), ans.to(model.device)
+    device = param_device(model)  # no ``model.device`` on a DDP-wrapped model (multi-process)
+    ids, att, ans = ids.to(device), att.to(device), ans.to(device)
     pos = (att.cumsum(-1) - 1).clamp(min=0)    # positions start at each row's first real token
     k = max(len(a) for _, a in seqs)
     logits = model(input_ids=ids, attention_mask=att, position_ids=pos, logits_to_keep=k + 1).logits
     logits = logits[:, :-1].float()            # row j predicts token n - k + j
     tgt = ids[:, -k:]
-    lp = torch.gather(logits, 2, tgt.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+    # log_softmax + gather: same values as gather - logsumexp, several times faster on CPU
+    lp = logits.log_softmax(-1).gather(2, tgt.unsqueeze(-1)).squeeze(-1)
     mask = ans[:, -k:]
     return (lp * mask).sum(-1), mask.sum(-1)
 
@@ -156,6 +168,26 @@ def batched_logps(model, seqs, pad_id: int, batch_size: int = 8) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- models
+
+def param_device(model):
+    """Device of the model's parameters (works for DDP/accelerate-wrapped models, unlike ``.device``)."""
+    return next(model.parameters()).device
+
+
+def process_info() -> tuple[int, int]:
+    """(rank, world size) of this process: from torch.distributed when it is initialised, else (0, 1)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _shard(idx: list[int]) -> list[int]:
+    """This process's share of a global batch (every process runs the same number of steps)."""
+    rank, world = process_info()
+    return idx[rank::world] if world > 1 else idx
+
 
 @contextlib.contextmanager
 def _quiet_peft():
@@ -189,7 +221,11 @@ def _optimiser(model, lr: float, cfg: TrainConfig):
     if cfg.use_accelerate:
         from accelerate import Accelerator
 
-        acc = Accelerator(mixed_precision=cfg.mixed_precision)
+        import torch
+
+        # cpu=True without a GPU: under a multi-process launch (torchrun / accelerate launch
+        # --multi_gpu) accelerate then joins the processes in a gloo group (MULTI_CPU)
+        acc = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
         model, opt = acc.prepare(model, opt)
     return model, opt, params, acc
 
@@ -228,6 +264,7 @@ def train_sft(model, tok, examples: list[tuple[list[int], list[int]]], cfg: Trai
     losses = []
     torch.manual_seed(cfg.seed)
     for idx in _batches(len(examples), min(cfg.batch_size, len(examples)), cfg.sft_steps, cfg.seed):
+        idx = _shard(idx)
         lp, n = sequence_logps(pm, [examples[i] for i in idx], tok.pad_token_id)
         loss = (-lp / n.clamp(min=1)).mean()
         _step(loss, opt, params, acc, cfg.grad_clip)
@@ -252,6 +289,7 @@ def train_dpo(model, tok, batch: dict, cfg: TrainConfig) -> tuple[object, list[d
     n_pairs = len(batch["chosen"])
     torch.manual_seed(cfg.seed)
     for step, idx in enumerate(_batches(n_pairs, min(cfg.batch_size, n_pairs), cfg.dpo_steps, cfg.seed)):
+        idx = _shard(idx)   # each process trains on its share of the batch; DDP averages gradients
         seqs = [batch["chosen"][i] for i in idx] + [batch["rejected"][i] for i in idx]
         lp, n = sequence_logps(pm, seqs, tok.pad_token_id)
         k = len(idx)
@@ -263,7 +301,7 @@ def train_dpo(model, tok, batch: dict, cfg: TrainConfig) -> tuple[object, list[d
         logs.append({"step": step + 1, "loss": float(loss.detach()), "dpo": float(parts["dpo"].mean()),
                      "nll": float(parts["nll"].mean()),
                      "margin": float((parts["reward_chosen"] - parts["reward_rejected"]).mean()),
-                     "accuracy": float((parts["h"] > 0).double().mean())})
+                     "accuracy": float((parts["h"] > 0).double().mean()), "pairs": [int(i) for i in idx]})
     if acc is not None:
         pm = acc.unwrap_model(pm)
     return pm, logs
@@ -282,8 +320,9 @@ def generate(model, tok, prompts: list[list[dict]], cfg: TrainConfig) -> list[st
         for i in range(0, len(prompts), cfg.gen_batch_size):
             chunk = [prompt_ids(tok, p, cfg.max_prompt_tokens) for p in prompts[i:i + cfg.gen_batch_size]]
             n = max(len(c) for c in chunk)
-            ids = torch.tensor([[tok.pad_token_id] * (n - len(c)) + c for c in chunk], device=model.device)
-            att = torch.tensor([[0] * (n - len(c)) + [1] * len(c) for c in chunk], device=model.device)
+            dev = param_device(model)
+            ids = torch.tensor([[tok.pad_token_id] * (n - len(c)) + c for c in chunk], device=dev)
+            att = torch.tensor([[0] * (n - len(c)) + [1] * len(c) for c in chunk], device=dev)
             gen = model.generate(input_ids=ids, attention_mask=att, generation_config=gc)
             out.extend(tok.decode(g[n:], skip_special_tokens=True).strip() for g in gen)
     return out
@@ -362,7 +401,7 @@ class Experiment:
     def _save_json(self, name: str, obj) -> None:
         from ..io import write_json_atomic
 
-        if self.folder:
+        if self.folder and process_info()[0] == 0:   # one writer under multi-process
             write_json_atomic(self.folder / name, obj)
 
     # -- models
@@ -392,6 +431,7 @@ class Experiment:
 
             with _quiet_peft():
                 self._sft = PeftModel.from_pretrained(copy.deepcopy(model), adapter).merge_and_unload().eval()
+            self._sft.to(param_device(model))   # the reloaded adapter goes where the model is
             self._sft_log = cached
             return cached
         ex = [self._encode(p, a) for p, r1, r2 in zip(train["prompt"], train["response_1"], train["response_2"])
@@ -399,7 +439,8 @@ class Experiment:
         t0 = time.perf_counter()
         pm, losses = train_sft(copy.deepcopy(model), tok, ex, self.cfg)
         seconds = time.perf_counter() - t0
-        if adapter is not None:
+        rank, world = process_info()
+        if adapter is not None and rank == 0:   # one writer under multi-process
             import shutil
             import tempfile
 
@@ -408,6 +449,10 @@ class Experiment:
             pm.save_pretrained(tmp)
             shutil.rmtree(adapter, ignore_errors=True)
             os.replace(tmp, adapter)
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
         self._sft = pm.merge_and_unload().eval()
         for p in self._sft.parameters():
             p.requires_grad_(False)
@@ -508,6 +553,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--source", action="append", default=None,
                    help=f"label source(s): {', '.join(dpo_data.LABEL_SOURCES)}, explicit_reversed (default: explicit)")
     p.add_argument("--data", default=None, help="IFLLM release folder or archive (default $IFLLM_DATA)")
+    p.add_argument("--queries", default=None,
+                   help="parquet file of Dataset.queries() rows, used instead of --data (pre-parsed data, tests)")
     p.add_argument("--results-dir", default="results", help="folder holding oof/<model>.parquet")
     p.add_argument("--output", default="dpo-out", help="output folder")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting (YAML value)")
@@ -520,15 +567,29 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
     cfg = TrainConfig.from_yaml(args.config, **overrides)
     cfg = dataclasses.replace(cfg, use_accelerate=True)
-    queries = Dataset(args.data, progress=False).queries()
+    queries = pd.read_parquet(args.queries) if args.queries else Dataset(args.data, progress=False).queries()
     ex = Experiment(cfg, queries, results_dir=args.results_dir, cache=Path(args.output) / "cache")
     out = Path(args.output)
-    write_json_atomic(out / "config.json", cfg.to_dict())
-    print(json.dumps({"sft": {"final_loss": ex.sft()["losses"][-1:]}}))
+    sft = ex.sft()
+    rank, world = process_info()
+    main_process = rank == 0
+    if main_process:
+        write_json_atomic(out / "config.json", cfg.to_dict())
+    gen = ex.sft_generations()   # SFT answers to the held-out prompts, for DPO-vs-SFT comparisons
+    if main_process:
+        write_json_atomic(out / "sft_generations.json",
+                          {"query_id": gen["query_id"].tolist(), "question": gen["question"].tolist(),
+                           "text": gen["sft"].tolist()})
+        print(json.dumps({"sft": {"final_loss": sft["losses"][-1:]}, "processes": world}))
+    shards = {}
     for source in args.source or ["explicit"]:
         r = ex.run(source)
-        write_json_atomic(out / f"{source}.json", r)
-        print(json.dumps({"source": source, "final_loss": r["logs"][-1]["loss"], "train_seconds": r["train_seconds"]}))
+        shards[source] = [lg.get("pairs", []) for lg in r["logs"]]
+        if main_process:
+            write_json_atomic(out / f"{source}.json", r)
+            print(json.dumps({"source": source, "final_loss": r["logs"][-1]["loss"], "train_seconds": r["train_seconds"]}))
+    if world > 1:   # which training pairs each process saw (checked by the two-process test)
+        write_json_atomic(out / f"shards-rank{rank}.json", shards)
     return 0
 
 

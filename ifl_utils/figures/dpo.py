@@ -43,3 +43,39 @@ def gains(table: pd.DataFrame, value: str, lo: str, hi: str, xlabel: str, title:
     ax.set_ylabel("label source")
     ax.set_title(title)
     return fig
+
+
+def accuracy_and_differences(acc: pd.DataFrame, diffs: pd.DataFrame) -> plt.Figure:
+    """Left: held-out implicit-reward accuracy per label source with worker-bootstrap CIs (0.5 =
+    chance). Right: paired differences (same pairs) with their CIs (0 = no difference)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.42 * max(len(acc), len(diffs)) + 1.6))
+    for ax, t, v, ref, xl in ((axes[0], acc, "accuracy", 0.5, "held-out accuracy (share of pairs)"),
+                              (axes[1], diffs, "difference", 0.0, "paired difference (accuracy points / 100)")):
+        y = np.arange(len(t))[::-1]
+        err = np.vstack([t[v] - t["ci_lo"], t["ci_hi"] - t[v]]).astype(float)
+        ax.errorbar(t[v].astype(float), y, xerr=err, fmt="o", color=OKABE_ITO[0], capsize=3)
+        ax.set_yticks(y, t.index)
+        ax.axvline(ref, color="grey", ls="--", lw=0.8)
+        ax.set_xlabel(xl)
+    axes[0].set_ylabel("label source")
+    axes[1].set_ylabel("contrast")
+    axes[0].set_title("Implicit reward vs workers' choices")
+    axes[1].set_title("Paired differences")
+    fig.tight_layout()
+    return fig
+
+
+def power_curves(curves: dict[str, pd.DataFrame], current_workers: int, target: float = 0.8) -> plt.Figure:
+    """Simulated power against the number of test workers, one line per simulated contrast."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for i, (name, c) in enumerate(curves.items()):
+        ax.plot(c["workers"], c["power"], marker="o", ms=3, color=OKABE_ITO[i % len(OKABE_ITO)], label=name)
+    ax.axhline(target, color="grey", ls="--", lw=0.8)
+    ax.axvline(current_workers, color="grey", ls=":", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("workers in the data (count; pairs per worker as now)")
+    ax.set_ylabel("power (share of simulated studies)")
+    ax.set_title("Probability that the comparison detects the effect")
+    ax.legend(fontsize=8)
+    return fig
