@@ -174,3 +174,16 @@ def test_validity_rule():
     assert evaluate(c, res([-10, 20], [0.05, 0.15], [-0.02, 0.06], [-0.01, 0.05]))["verdict"] == "reproduced"
     assert evaluate(c, res([250, 290], [-0.05, 0.15], [-0.02, 0.06], [-0.01, 0.05]))["verdict"] == "reproduced"
     assert evaluate(c, {})["verdict"] == "not run"
+
+
+def test_quote_formats_value_and_ci_by_unit():
+    from ifl_utils.summary import quote
+
+    res = {"nb": {"d": _num(-0.018, [-0.068, 0.023]), "px": _num(279.17, [248.6, 313.8]),
+                  "t": _num("not run in quick mode"), "acc": _num(0.499, None)}}
+    assert quote(res, ("nb", "d"), "points") == "-1.8 points [-6.8, +2.3]"
+    assert quote(res, ("nb", "px"), "px") == "279 px [249, 314]"
+    assert quote(res, ("nb", "acc"), "%") == "49.9 %"
+    assert quote(res, ("nb", "t"), "%") == "not run in quick mode"
+    assert quote(res, ("nb", "missing"), "%") == "n/a"
+    assert quote(res, ("other", "d")) == "n/a"
