@@ -297,9 +297,10 @@ print(verdict_text)
 # %% tags=["hide-input"]
 for s in all_runs:
     a = acc.loc[s]
-    rec(f"dpo/{s}/heldout_accuracy", round(float(a["accuracy"]), 4),
-        ci=(round(float(a["ci_lo"]), 4), round(float(a["ci_hi"]), 4)), n=n_pairs,
-        protocol=f"{n_pairs} pairs / {n_workers} workers, worker bootstrap")
+    if s not in ("explicit", "explicit_reversed"):  # the control's two were recorded above
+        rec(f"dpo/{s}/heldout_accuracy", round(float(a["accuracy"]), 4),
+            ci=(round(float(a["ci_lo"]), 4), round(float(a["ci_hi"]), 4)), n=n_pairs,
+            protocol=f"{n_pairs} pairs / {n_workers} workers, worker bootstrap")
     rec(f"dpo/{s}/heldout_pairs", n_pairs)
     rec(f"dpo/{s}/heldout_workers", n_workers)
 keys = {"explicit − explicit_reversed": None, "if_rm − text_rm": "dpo/if_minus_text/heldout_accuracy"}
