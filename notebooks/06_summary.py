@@ -33,7 +33,6 @@ results_dir = "results"
 from IPython.display import Markdown
 from myst_nb import glue
 
-from ifl_utils import results as res
 from ifl_utils.notebook import setup
 from ifl_utils.summary import load_results, quote, summary_markdown, summary_table, verdict_counts
 
@@ -59,12 +58,13 @@ glue("summary.table", Markdown(summary_markdown(table)), display=False)
 # ## What holds, what does not, and why
 
 # %% tags=["hide-input"]
+found = load_results(ch.root / results_dir)  # every chapter's numbers, read once
+
+
 def num(nb: str, name: str, missing: str = "n/a"):
     """A recorded value, or ``missing`` when that chapter has not run."""
-    try:
-        return res.value(nb, name, results_dir=ch.root / results_dir)
-    except (FileNotFoundError, KeyError):
-        return missing
+    got = found.get(nb, {}).get(name)
+    return missing if got is None else got["value"]
 
 
 for key, (nb, name) in {
@@ -79,12 +79,19 @@ for key, (nb, name) in {
     "cursor_n": ("02_behaviour", "behaviour/f6/workers_rated"),
     "questions": ("01_dataset", "dataset/questions"),
     "workers": ("01_dataset", "dataset/workers"),
+    "space_cells": ("04_reward", "pairwise/robustness/text_if_minus_length/cells"),
+    "space_includes_zero": ("04_reward", "pairwise/robustness/text_if_minus_length/includes_zero"),
+    "space_max_upper": ("04_reward", "pairwise/robustness/text_if_minus_length/max_upper_points"),
+    "dpo_separates": ("05_dpo", "dpo/control/separates"),
+    "dpo_pairs": ("05_dpo", "dpo/folds/pairs"),
+    "dpo_workers": ("05_dpo", "dpo/folds/workers"),
+    "dpo_workers_80": ("05_dpo", "dpo/power/paper_gap/workers_for_80"),
+    "dpo_pairs_80": ("05_dpo", "dpo/power/paper_gap/pairs_for_80"),
 }.items():
     value = num(nb, name)
     glue(f"s.{key}", f"{100 * value:.1f} %" if isinstance(value, float) and value <= 1
          and "accuracy" in name else value, display=False)
 
-found = load_results(ch.root / results_dir)
 for key, (ref, unit) in {
     "textif_minus_length": (("04_reward", "pairwise/diff/text_if_minus_length/grouped/quality"), "points"),
     "textif_minus_textrf": (("04_reward", "pairwise/diff/text_if_minus_text_rf/grouped/quality"), "points"),
@@ -98,17 +105,6 @@ for key, (ref, unit) in {
     "dpo_if_minus_text": (("05_dpo", "dpo/if_minus_text/heldout_accuracy"), "points"),
 }.items():
     glue(f"s.{key}", quote(found, ref, unit), display=False)
-for key, (nb, name) in {
-    "space_cells": ("04_reward", "pairwise/robustness/text_if_minus_length/cells"),
-    "space_includes_zero": ("04_reward", "pairwise/robustness/text_if_minus_length/includes_zero"),
-    "space_max_upper": ("04_reward", "pairwise/robustness/text_if_minus_length/max_upper_points"),
-    "dpo_separates": ("05_dpo", "dpo/control/separates"),
-    "dpo_pairs": ("05_dpo", "dpo/folds/pairs"),
-    "dpo_workers": ("05_dpo", "dpo/folds/workers"),
-    "dpo_workers_80": ("05_dpo", "dpo/power/paper_gap/workers_for_80"),
-    "dpo_pairs_80": ("05_dpo", "dpo/power/paper_gap/pairs_for_80"),
-}.items():
-    glue(f"s.{key}", num(nb, name), display=False)
 
 # %% [markdown]
 # - **The dataset counts** ({ref}`ch-dataset`). The release cannot produce the paper's worker count; the closest
