@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..stats import worker_resamples
+
 
 def wide(margins: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per pair: query_id, worker, fold and ``correct`` per source (columns = sources).
@@ -30,15 +32,10 @@ def wide(margins: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def bootstrap_accuracies(table: pd.DataFrame, sources, n_resamples: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Point accuracies (n_sources,) and worker-bootstrap replicates (n_resamples, n_sources)."""
-    w = table["worker"].astype(str).to_numpy()
-    uniq, inv = np.unique(w, return_inverse=True)
-    n_w = np.bincount(inv, minlength=len(uniq)).astype(float)
-    S = np.stack([np.bincount(inv, weights=table[s].to_numpy(float), minlength=len(uniq)) for s in sources], 1)
+    inv, cnt = worker_resamples(table["worker"].astype(str).to_numpy(), n_resamples, seed)
+    n_w = np.bincount(inv, minlength=cnt.shape[1]).astype(float)
+    S = np.stack([np.bincount(inv, weights=table[s].to_numpy(float), minlength=cnt.shape[1]) for s in sources], 1)
     point = S.sum(0) / n_w.sum()
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(uniq), (n_resamples, len(uniq)))
-    cnt = np.zeros((n_resamples, len(uniq)))
-    np.add.at(cnt, (np.repeat(np.arange(n_resamples), len(uniq)), draws.ravel()), 1.0)
     reps = (cnt @ S) / (cnt @ n_w)[:, None]
     return point, reps
 

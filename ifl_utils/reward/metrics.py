@@ -16,20 +16,7 @@ import warnings
 
 import numpy as np
 
-
-def worker_resamples(workers, n_resamples: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Worker index per row and a (n_resamples, n_workers) matrix of bootstrap counts.
-
-    The counts depend only on the sorted set of workers and ``seed``, so two calls on the same
-    workers give the same resamples.
-    """
-    uniq, inv = np.unique(np.asarray(workers).astype(str), return_inverse=True)
-    rng = np.random.default_rng(seed)
-    w = len(uniq)
-    draws = rng.integers(0, w, size=(n_resamples, w))
-    counts = np.zeros((n_resamples, w))
-    np.add.at(counts, (np.repeat(np.arange(n_resamples), w), draws.ravel()), 1.0)
-    return inv, counts
+from ..stats import worker_resamples
 
 
 def _ci(vals: np.ndarray, level: float = 0.95) -> tuple[float, float]:

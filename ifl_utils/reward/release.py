@@ -303,7 +303,8 @@ def change_ci(before: pd.DataFrame, after: pd.DataFrame, n_resamples: int = 1000
     """Accuracy of ``after`` minus ``before`` with a worker-bootstrap CI over the union of their
     workers (paired: one resample of workers serves both; identical to the paired difference when
     both hold the same pairs)."""
-    from .metrics import _ci, worker_resamples
+    from ..stats import worker_resamples
+    from .metrics import _ci
 
     workers = np.union1d(before["worker"].astype(str), after["worker"].astype(str))
     inv, counts = worker_resamples(workers, n_resamples, seed)
