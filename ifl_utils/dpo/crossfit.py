@@ -10,14 +10,15 @@ What makes it fit two CPU cores (each choice is stated in the chapter):
 * **Reference log-probabilities once per pair.** They do not depend on the label source
   (:meth:`CrossFit.reference`), cached on disk.
 * **Softmax over the data vocabulary.** Log-probabilities are normalised over the tokens that occur
-  in any answer of the data set (``vocab="data"``; ~15k of 49k) instead of the full vocabulary, for
+  in any answer of the data set (``vocab="data"``; the chapter records how many) instead of the full vocabulary, for
   policy and reference alike; ``vocab="full"`` gives the model's own distribution.
 * **Short question-only prompts, answers cut at ``max_answer_tokens``**, chosen by measurement
   (truncation shares and step time are reported).
 
 Every (fold, source, config) run is cached as one JSON file under ``<cache_root>/dpo/crossfit/``,
 keyed by the configuration, the training pairs with their labels and flip rates, the test pairs,
-the vocabulary and a hash of this code; writes are atomic.
+the vocabulary and :data:`RUN_VERSION` (bumped when training or scoring changes); each run also
+records :func:`code_version`, the hash of this module and the loss. Writes are atomic.
 """
 from __future__ import annotations
 
@@ -73,21 +74,19 @@ class CrossFitConfig:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str], **overrides) -> "CrossFitConfig":
-        import yaml
+        """Settings from a YAML file (see :func:`ifl_utils.dpo.settings.from_yaml`)."""
+        from .settings import from_yaml
 
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        raw.update(overrides)
-        unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
-        if "lora_targets" in raw:
-            raw["lora_targets"] = tuple(raw["lora_targets"])
-        return cls(**raw)
+        return from_yaml(cls, path, **overrides)
 
 
 #: Bump when the trunk / reference computation changes (their cache key does not hash the code, so
 #: that edits to the training loop keep the expensive trunk pass).
 TRUNK_VERSION = 1
+
+#: Bump when training or scoring a policy changes (part of every run's cache key; a run made by older
+#: code is then recomputed instead of being read back).
+RUN_VERSION = 1
 
 
 def code_version() -> str:
@@ -503,7 +502,7 @@ class CrossFit:
         if train_index is not None:
             lab = lab[lab["index"].isin(train_index)]
         test = np.flatnonzero(self.pairs["fold"].to_numpy() == fold)
-        payload = [cfg.to_dict(), source, int(fold), self._data_key(),
+        payload = [RUN_VERSION, cfg.to_dict(), source, int(fold), self._data_key(),
                    self.pairs["query_id"].to_numpy()[lab["index"]].tolist(), lab["label"].tolist(),
                    np.round(lab["eps"].to_numpy(), 6).tolist(), self.pairs["query_id"].to_numpy()[test].tolist()]
         return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:16]

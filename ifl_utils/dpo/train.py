@@ -74,16 +74,10 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str], **overrides) -> "TrainConfig":
-        import yaml
+        """Settings from a YAML file (see :func:`ifl_utils.dpo.settings.from_yaml`)."""
+        from .settings import from_yaml
 
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        raw.update(overrides)
-        unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
-        if "lora_targets" in raw:
-            raw["lora_targets"] = tuple(raw["lora_targets"])
-        return cls(**raw)
+        return from_yaml(cls, path, **overrides)
 
     def key(self, *extra) -> str:
         h = hashlib.sha256(json.dumps([self.to_dict(), *extra], sort_keys=True, default=str).encode())
