@@ -1,4 +1,5 @@
-"""Answer-length tertiles, computed once and shared by the behaviour, reward and DPO chapters.
+"""Answer-length tertiles, computed once and shared by the behaviour, reward and DPO chapters, and
+the "longer answer wins" rule.
 
 Lengths are UTF-16 code units of the displayed answer (what ``char_idx`` counts). Cut points are
 the 1/3 and 2/3 quantiles over every displayed answer (one per query and pane, LLM-error answers
@@ -54,3 +55,23 @@ def pair_tertile(queries: pd.DataFrame) -> pd.Series:
     mean_len = (pw["len_utf16_1"].astype(float) + pw["len_utf16_2"].astype(float)) / 2
     return pd.Series(length_tertile(mean_len, tertile_cuts(queries)), index=pw["query_id"].to_numpy(),
                      name="tertile")
+
+
+def longer_wins_share(chosen, rejected) -> float:
+    """Share of pairs in which the chosen answer is the longer one ("the longer answer wins").
+
+    Parameters
+    ----------
+    chosen, rejected
+        The two answers of each pair (strings, aligned); length in characters.
+
+    Returns
+    -------
+    float
+        Agreement of the length rule with the choices, over the pairs whose answers differ in
+        length (NaN when none do).
+    """
+    a = np.fromiter((len(s) for s in chosen), int)
+    b = np.fromiter((len(s) for s in rejected), int)
+    differ = a != b
+    return float((a[differ] > b[differ]).mean()) if differ.any() else float("nan")

@@ -64,6 +64,7 @@ from ifl_utils.dpo import paired, power
 from ifl_utils.dpo.crossfit import CrossFit, CrossFitConfig, margins
 from ifl_utils.dpo.folds import FoldPlan, plan_folds
 from ifl_utils.figures import dpo as figs
+from ifl_utils.lengths import longer_wins_share
 from ifl_utils.notebook import setup
 
 ch = setup("05_dpo", mode=mode, seed=seed, results_dir=results_dir, data=data)
@@ -94,7 +95,8 @@ pd.Series({k: str(v) for k, v in cfg.to_dict().items()}, name="setting").to_fram
 # A pair is a pairwise query with both answers shown, no LLM error, the worker's explicit choice, and
 # a row in the reward models' input table (so every label source can label it). Folds are grouped by
 # worker: each pair is a test pair in exactly one of the {glue:text}`dpo.folds.k` folds and its
-# worker never trains that fold's policies. One worker gave 120 pairs, so without a cap a single
+# worker never trains that fold's policies. One worker gave {glue:text}`dpo.folds.heaviest_worker_pairs`
+# pairs, so without a cap a single
 # worker would dominate a test fold. The cap: every worker keeps at most
 # {glue:text}`dpo.folds.cap_per_worker` of its pairs (a seeded random subset), the largest cap for
 # which a balanced assignment (largest worker first, into the fold with the fewest pairs) leaves no
@@ -107,6 +109,8 @@ rec("dpo/folds/k", cfg.k_folds)
 rec("dpo/folds/max_worker_share_rule", cfg.max_worker_share)
 rec("dpo/folds/cap_per_worker", plan.cap)
 rec("dpo/folds/dropped_pairs", plan.dropped, n=len(pairs))
+rec("dpo/folds/heaviest_worker_pairs", int(pairs["worker"].value_counts().max()), n=len(pairs),
+    protocol="labelled pairs of the worker who gave the most, before the cap")
 rec("dpo/folds/pairs", len(plan.pairs))
 rec("dpo/folds/workers", plan.pairs["worker"].nunique())
 rec("dpo/folds/largest_worker_share", round(plan.max_share, 3), protocol="largest share of one worker in its test fold")
@@ -169,9 +173,11 @@ pd.DataFrame(label_rows).T
 # training step and every held-out pair of every source. The table gives the share of prompts and
 # answers a limit cuts, and the share of pairs in which *both* answers are cut (their length
 # difference is then invisible to the model; "the longer answer wins" agrees with the workers on
-# about 60 % of pairs).
+# {glue:text}`dpo.lengths.longer_wins_share:.0%` of these pairs).
 
 # %% tags=["hide-input"]
+rec("dpo/lengths/longer_wins_share", round(longer_wins_share(plan.pairs["chosen"], plan.pairs["rejected"]), 3),
+    n=len(plan.pairs), protocol="share of pairs whose chosen answer is the longer (characters; equal lengths left out)")
 trunc = dch.truncation_table(cf.tok, plan.pairs, (48, 64, 96), (32, 64, 128, 256, 512))
 rec("dpo/lengths/prompt_truncated_share", round(cf.enc.prompt_truncated, 3), n=len(cf.pairs),
     protocol=f"question-only prompt, limit {cfg.max_prompt_tokens} tokens")
