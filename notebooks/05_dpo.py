@@ -76,9 +76,10 @@ n_boot = 200 if ch.quick else 2000
 cfg = CrossFitConfig.from_yaml(ch.root / "configs" / "dpo-chapter.yaml", seed=seed)
 if ch.quick:  # same code path, tiny: one fold, a few pairs, two steps, short answers
     cfg = cfg.replace(max_answer_tokens=32, steps=2, batch_size=4)
+emb_tokens = 32 if ch.quick else None  # quick: texts cut at 32 tokens for text_rm's embeddings
 ds = Dataset(ch.data, progress=False)
 queries = ds.queries()
-rm_rows, rm_X = dch.reward_design(ds, queries)
+rm_rows, rm_X = dch.reward_design(ds, queries, max_tokens=emb_tokens)
 pairs = dch.labelled_pairs(queries, rm_rows, cfg.max_context_turns)
 plan = plan_folds(pairs, cfg.k_folds, cfg.max_worker_share, seed=seed)
 pd.set_option("display.precision", 3)

@@ -21,15 +21,19 @@ def labelled_pairs(queries: pd.DataFrame, rm_rows: pd.DataFrame, max_context_tur
     return p[p["query_id"].isin(rm_rows["query_id"])].reset_index(drop=True)
 
 
-def reward_design(ds, queries: pd.DataFrame):
+def reward_design(ds, queries: pd.DataFrame, max_tokens: int | None = None):
     """``(rows, X)`` of the pairwise task over all workers (no exclusion), through the reward
-    package's public API; embeddings of the pairwise queries (cached by ``reward.embed``)."""
+    package's public API; embeddings of the pairwise queries (cached by ``reward.embed``).
+
+    ``max_tokens`` truncates every text before embedding (default ``reward.embed.MAX_TOKENS``);
+    quick mode passes a small value so the embedding pass stays short on a cold cache.
+    """
     from ..features import load_query_features
     from ..reward import embed, pipeline
 
     feats = load_query_features(ds)
     pw = queries.loc[queries["mode"] == "pairwise", "query_id"].sort_values()
-    emb = embed.embedding_features(queries, pw)
+    emb = embed.embedding_features(queries, pw, max_tokens=max_tokens or embed.MAX_TOKENS)
     return pipeline.design(queries, feats, emb, "pairwise", set())
 
 
