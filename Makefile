@@ -27,13 +27,14 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 book: $(STAMP)
 	$(BIN)/ifl run --mode $(MODE)
 
-# Unit tests, then every chapter in quick mode (book built), then nbval re-executes the chapters
-# and compares every text output, then headless Chromium opens every page of the built book and
-# runs the first cells of chapter 01 in JupyterLab started as `make lab` does
+# The unit tests and every chapter in quick mode (book built) side by side: each keeps about one
+# core busy, so on two cores this takes about as long as the longer of the two (ifl_utils/together.py
+# prefixes each output line with [unit tests] or [chapters]; both always run to the end). Then nbval
+# re-executes the chapters and compares every text output, then headless Chromium opens every page
+# of the built book and runs the first cells of chapter 01 in JupyterLab started as `make lab` does
 # (tests/browser/test_jupyterlab.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest tests -q --ignore=tests/browser
-	$(BIN)/ifl run --mode quick
+	$(BIN)/python -m ifl_utils.together "unit tests=$(BIN)/python -m pytest tests -q --ignore=tests/browser" "chapters=$(BIN)/ifl run --mode quick"
 	$(BIN)/python -m pytest --nbval book/executed --nbval-sanitize-with tests/nbval_sanitize.cfg -q -p no:randomly
 	bash tests/browser/ensure_chromium.sh
 	$(BIN)/python -m pytest tests/browser -q -p no:randomly --tb=short

@@ -31,14 +31,17 @@ RECORD = Path("benchmarks") / "records" / "ci.json"
 TARGET_TOTAL_S = 600.0
 TARGET_CHAPTERS_S = 180.0
 
-#: The steps of ``make test`` in order, each with the pattern of its first echoed command.
+#: The steps of ``make test`` in order, each with the pattern of its first echoed command. The
+#: first step runs the unit tests and the quick-mode chapters side by side (:mod:`ifl_utils.together`).
 STEPS: tuple[tuple[str, str], ...] = (
-    ("unit tests", r"-m pytest tests -q --ignore=tests/browser"),
-    ("quick chapters + book", r"/ifl run --mode quick"),
+    ("unit tests ‖ quick chapters + book", r"ifl_utils\.together .*/ifl run --mode quick"),
     ("nbval", r"-m pytest --nbval"),
     ("browser tests", r"ensure_chromium\.sh|-m pytest tests/browser"),
 )
 INSTALL = "install"
+
+#: A summary line of :mod:`ifl_utils.together`: the name, exit status and seconds of one side.
+_SIDE = re.compile(r"^\[together\] (?P<name>.+): exit (?P<code>-?\d+) after (?P<s>[\d.]+) s$")
 
 
 def step_times(lines: Iterable[tuple[float, str]], start: float, end: float) -> dict[str, float]:
@@ -68,6 +71,17 @@ def step_times(lines: Iterable[tuple[float, str]], start: float, end: float) -> 
     out = {INSTALL: round((starts[0][1] if starts else end) - start, 1)}
     for (name, t), nxt in zip(starts, [*starts[1:], (None, end)]):
         out[name] = round(nxt[1] - t, 1)
+    return out
+
+
+def side_times(lines: Iterable[tuple[float, str]]) -> dict[str, float]:
+    """Seconds of each command that ran side by side, from :mod:`ifl_utils.together`'s summary
+    lines (``[together] <name>: exit <code> after <s> s``), in the order printed; empty when none."""
+    out: dict[str, float] = {}
+    for _, line in lines:
+        m = _SIDE.match(line.strip())
+        if m:
+            out[m["name"]] = float(m["s"])
     return out
 
 
@@ -112,7 +126,8 @@ def time_clean_clone(repo: str | os.PathLike[str], workdir: str | os.PathLike[st
     -------
     dict
         The record :func:`save` writes: ``command``, ``commit``, ``measured_at``, ``returncode``,
-        ``total_s``, ``steps_s`` (:func:`step_times`), ``chapters_s`` (from the clone's
+        ``total_s``, ``steps_s`` (:func:`step_times`), ``side_by_side_s`` (:func:`side_times`:
+        each command of the side-by-side step on its own), ``chapters_s`` (from the clone's
         execution records), ``chapters_total_s``, ``clean`` (what started empty), ``targets_s``,
         ``machine`` and ``log`` (the log's file name inside ``workdir``).
     """
@@ -146,6 +161,7 @@ def time_clean_clone(repo: str | os.PathLike[str], workdir: str | os.PathLike[st
         "returncode": code,
         "total_s": round(t1 - t0, 1),
         "steps_s": step_times(lines, t0, t1),
+        "side_by_side_s": side_times(lines),
         "chapters_s": chapters,
         "chapters_total_s": round(sum(v for v in chapters.values() if v), 1),
         "clean": clean,

@@ -141,11 +141,15 @@ def latest(records: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def ci_table(ci: dict[str, Any]) -> pd.DataFrame:
-    """Steps of the clean-clone ``make test`` with their time and share, then the total, with
+    """Steps of the clean-clone ``make test`` with their time and share, then the commands that ran
+    side by side (each on its own; their times overlap, so they have no share), then the total, with
     the targets where the project set one (total; quick chapters)."""
     total = ci["total_s"]
     rows = [{"step": name, "time": fmt_seconds(s), "share": f"{s / total:.0%}" if total else "—",
              "target": ""} for name, s in ci["steps_s"].items()]
+    for name, s in ci.get("side_by_side_s", {}).items():  # the commands of the side-by-side step
+        rows.append({"step": f"of which, side by side: {name}", "time": fmt_seconds(s), "share": "—",
+                     "target": ""})
     targets = ci.get("targets_s", {})
     chapters_total = ci.get("chapters_total_s")
     if chapters_total is not None:

@@ -20,7 +20,9 @@
 # chapter and mode to `results/execution/<mode>/<chapter>.json`; this page only reads those files
 # and the clean-clone timing of `make test` saved in `benchmarks/records/ci.json`. A chapter rerun
 # on its own (`ifl run --only 02`) replaces its own record only, so the rows below may come from
-# different runs: each row says when and on which commit it ran.
+# different runs: each row says when and on which commit it ran. `make test` runs the quick-mode
+# chapters while the unit tests run beside them (two processes on the machine's cores), so quick-mode
+# records written by `make test` are slower than a chapter run on its own.
 #
 # Downloads: {download}`executed notebook <09_execution.ipynb>` · source: `notebooks/09_execution.py`
 
@@ -116,7 +118,9 @@ else:
 # How long CI takes: `make test` on a fresh clone of the repository with an empty pip cache (the
 # virtual environment is built from the package index), measured step by step by
 # `python scripts/time_clean_ci.py`, which saves `benchmarks/records/ci.json`. It is measured when
-# that script is run, not at every build: the line above the table says on which commit.
+# that script is run, not at every build: the line above the table says on which commit. The first
+# step runs the unit tests and the quick-mode chapters side by side (`python -m ifl_utils.together`);
+# the rows "of which, side by side" give each of the two on its own, and their times overlap.
 
 # %% tags=["hide-input"]
 if ci is None:

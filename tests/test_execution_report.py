@@ -81,24 +81,37 @@ def test_environment_table_groups_chapters_by_environment():
 
 
 def test_step_times_from_make_echo():
+    together = (".venv/bin/python -m ifl_utils.together \"unit tests=.venv/bin/python -m pytest tests -q "
+                "--ignore=tests/browser\" \"chapters=.venv/bin/ifl run --mode quick\"")
     lines = [(1.0, "rm -rf .venv"), (2.0, "python3 -m venv .venv"),
-             (100.0, ".venv/bin/python -m pytest tests -q --ignore=tests/browser"),
-             (150.0, "........ [100%]"),
-             (203.0, ".venv/bin/ifl run --mode quick"),
+             (100.0, together),
+             (150.0, "[unit tests] ........ [100%]"),
+             (480.0, "[together] unit tests: exit 0 after 250.5 s"),
+             (480.0, "[together] chapters: exit 0 after 380.0 s"),
              (500.0, ".venv/bin/python -m pytest --nbval book/executed --nbval-sanitize-with x -q"),
              (640.0, "bash tests/browser/ensure_chromium.sh"),
              (641.0, ".venv/bin/python -m pytest tests/browser -q -p no:randomly --tb=short")]
     steps = ci_time.step_times(lines, start=0.0, end=700.0)
-    assert steps == {"install": 100.0, "unit tests": 103.0, "quick chapters + book": 297.0,
+    assert steps == {"install": 100.0, "unit tests ‖ quick chapters + book": 400.0,
                      "nbval": 140.0, "browser tests": 60.0}
-    # a run that failed in the unit tests never reaches the later steps
-    assert ci_time.step_times(lines[:4], 0.0, 160.0) == {"install": 100.0, "unit tests": 60.0}
+    assert ci_time.side_times(lines) == {"unit tests": 250.5, "chapters": 380.0}
+    # a run that failed in the side-by-side step never reaches the later steps
+    assert ci_time.step_times(lines[:4], 0.0, 160.0) == {"install": 100.0,
+                                                        "unit tests ‖ quick chapters + book": 60.0}
+    assert ci_time.side_times(lines[:4]) == {}
+    # the unit tests' own command line (`make unit`) is not the side-by-side step
+    assert ci_time.step_times([(5.0, ".venv/bin/python -m pytest tests -q --ignore=tests/browser")],
+                              0.0, 9.0) == {"install": 9.0}
 
 
 def test_ci_table_has_steps_total_and_targets():
     ci = {"command": "make test", "total_s": 700.0, "chapters_total_s": 250.0,
-          "steps_s": {"install": 100.0, "unit tests": 103.0}, "targets_s": {"total": 600, "chapters": 180}}
+          "steps_s": {"install": 100.0, "unit tests": 103.0}, "targets_s": {"total": 600, "chapters": 180},
+          "side_by_side_s": {"unit tests": 95.0, "chapters": 240.0}}
     table = er.ci_table(ci)
+    assert table.loc["of which, side by side: chapters", "time"] == "4 min 00 s"
+    assert table.loc["of which, side by side: unit tests", "share"] == "—"
+    assert "of which, side by side: x" not in er.ci_table({**ci, "side_by_side_s": {}}).index
     assert table.loc["total (make test)", "time"] == "11 min 40 s"
     assert table.loc["total (make test)", "target"] == "≤ 10 min 00 s"
     assert table.loc["of which: executing the chapters", "target"] == "≤ 3 min 00 s"
@@ -119,9 +132,9 @@ def test_time_clean_clone_times_the_committed_tree(tmp_path):
     repo.mkdir()
     (repo / "Makefile").write_text(textwrap.dedent("""\
         test:
-        \ttrue .venv/bin/python -m pytest tests -q --ignore=tests/browser
+        \ttrue .venv/bin/python -m ifl_utils.together "unit tests=pytest" "chapters=.venv/bin/ifl run --mode quick"
         \tsleep 0.3
-        \ttrue .venv/bin/ifl run --mode quick
+        \techo "[together] unit tests: exit 0 after 0.2 s"
         \tmkdir -p results/execution/quick
         \techo '{"chapter": "01_x", "mode": "quick", "wall_s": 12.5}' > results/execution/quick/01_x.json
         \ttrue .venv/bin/python -m pytest --nbval book/executed
@@ -135,9 +148,10 @@ def test_time_clean_clone_times_the_committed_tree(tmp_path):
     work = tmp_path / "work"
     record = ci_time.time_clean_clone(repo, work)
     assert record["returncode"] == 0, (work / "make-test.log").read_text()
-    assert list(record["steps_s"]) == ["install", "unit tests", "quick chapters + book", "nbval",
+    assert list(record["steps_s"]) == ["install", "unit tests ‖ quick chapters + book", "nbval",
                                        "browser tests"]
-    assert record["steps_s"]["unit tests"] >= 0.3
+    assert record["steps_s"]["unit tests ‖ quick chapters + book"] >= 0.3
+    assert record["side_by_side_s"] == {"unit tests": 0.2}
     assert record["chapters_s"] == {"01_x": 12.5} and record["chapters_total_s"] == 12.5
     assert record["commit"] and "+dirty" not in record["commit"]
     assert "pip cache" in record["clean"]
