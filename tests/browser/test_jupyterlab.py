@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import secrets
 import shutil
 import signal
@@ -73,8 +74,13 @@ def lab(tmp_path):
     env = lab_env(ROOT, state=tmp_path / "state")
     cmd = lab_command(port, root_dir=site, extra=(f"--IdentityProvider.token={token}",
                                                   "--ServerApp.port_retries=0"))
+    # stdin is a terminal, as for `make lab` typed in a shell: Jupyter then installs its SIGINT
+    # handler (one Ctrl-C stops it, since .jupyter sets answer_yes). Without a terminal, SIGINT is
+    # a bare KeyboardInterrupt that lands wherever the server happens to be and may be swallowed.
+    tty_master, tty_slave = pty.openpty()
     with open(log, "w") as fh:
-        proc = subprocess.Popen(cmd, cwd=site, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=site, env=env, stdin=tty_slave, stdout=fh, stderr=subprocess.STDOUT)
+    os.close(tty_slave)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for_server(f"{base}/api/status?token={token}", proc, log)
@@ -84,6 +90,7 @@ def lab(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+        os.close(tty_master)
 
 
 def _api(lab, path: str) -> dict:
@@ -185,7 +192,8 @@ def test_jupyterlab_opens_and_runs_the_first_chapter(lab):
     try:
         lab["proc"].wait(15)
     except subprocess.TimeoutExpired:
-        pytest.fail("JupyterLab did not stop within 15 s of Ctrl-C (SIGINT)")
+        pytest.fail("JupyterLab did not stop within 15 s of Ctrl-C (SIGINT); its log ends:\n"
+                    + lab["log"].read_text(errors="replace")[-3000:])
     assert copy.read_bytes() == original, "the chapter's .py changed although nothing was saved"
     # JupyterLab keeps a checkpoint copy when it opens a file; the repository ignores that folder
     beside = sorted(p.name for p in copy.parent.iterdir() if p.name != "__pycache__")
