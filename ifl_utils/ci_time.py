@@ -39,6 +39,9 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("browser tests", r"ensure_chromium\.sh|-m pytest tests/browser"),
 )
 INSTALL = "install"
+#: Steps of ``make test`` before the unit tests and chapters ran side by side (records measured
+#: before commit ade0783): they ran one after the other, in this order, before ``nbval``.
+FORMER_STEPS: tuple[str, ...] = ("unit tests", "quick chapters + book")
 
 #: A summary line of :mod:`ifl_utils.together`: the name, exit status and seconds of one side.
 _SIDE = re.compile(r"^\[together\] (?P<name>.+): exit (?P<code>-?\d+) after (?P<s>[\d.]+) s$")

@@ -141,21 +141,32 @@ def latest(records: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def ci_table(ci: dict[str, Any]) -> pd.DataFrame:
-    """Steps of the clean-clone ``make test`` with their time and share, then the commands that ran
-    side by side (each on its own; their times overlap, so they have no share), then the total, with
-    the targets where the project set one (total; quick chapters)."""
+    """Steps of the clean-clone ``make test`` in the order they run (``ci.json`` stores its keys
+    sorted), each with its time and share. Under the side-by-side step come its commands, each on
+    its own (their times overlap, so they have no share), and the chapters' summed execution time;
+    then the total. Targets where the project set one (total; quick chapters)."""
+    from .ci_time import FORMER_STEPS, INSTALL, STEPS
+
     total = ci["total_s"]
-    rows = [{"step": name, "time": fmt_seconds(s), "share": f"{s / total:.0%}" if total else "—",
-             "target": ""} for name, s in ci["steps_s"].items()]
-    for name, s in ci.get("side_by_side_s", {}).items():  # the commands of the side-by-side step
-        rows.append({"step": f"of which, side by side: {name}", "time": fmt_seconds(s), "share": "—",
-                     "target": ""})
     targets = ci.get("targets_s", {})
+    order = [INSTALL, *FORMER_STEPS, *(name for name, _ in STEPS)]
+    steps = sorted(ci["steps_s"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+    of_which = [{"step": f"of which, side by side: {name}", "time": fmt_seconds(s), "share": "—",
+                 "target": ""} for name, s in ci.get("side_by_side_s", {}).items()]
     chapters_total = ci.get("chapters_total_s")
     if chapters_total is not None:
-        rows.append({"step": "of which: executing the chapters", "time": fmt_seconds(chapters_total),
-                     "share": f"{chapters_total / total:.0%}" if total else "—",
-                     "target": f"≤ {fmt_seconds(targets['chapters'])}" if "chapters" in targets else ""})
+        of_which.append({"step": "of which: executing the chapters", "time": fmt_seconds(chapters_total),
+                         "share": f"{chapters_total / total:.0%}" if total else "—",
+                         "target": f"≤ {fmt_seconds(targets['chapters'])}" if "chapters" in targets else ""})
+    anchor = STEPS[0][0] if STEPS[0][0] in ci["steps_s"] else None   # the side-by-side step
+    rows = []
+    for name, s in steps:
+        rows.append({"step": name, "time": fmt_seconds(s), "share": f"{s / total:.0%}" if total else "—",
+                     "target": ""})
+        if name == anchor:
+            rows.extend(of_which)
+    if anchor is None:
+        rows.extend(of_which)
     rows.append({"step": f"total ({ci['command']})", "time": fmt_seconds(total), "share": "100%",
                  "target": f"≤ {fmt_seconds(targets['total'])}" if "total" in targets else ""})
     return pd.DataFrame(rows).set_index("step")

@@ -118,6 +118,24 @@ def test_ci_table_has_steps_total_and_targets():
     assert table.loc["install", "share"] == "14%"
 
 
+def test_ci_table_lists_steps_in_run_order_with_the_side_by_side_rows_under_their_step():
+    """ci.json is written with sorted keys; the table restores the order make test runs them in."""
+    side = "unit tests ‖ quick chapters + book"
+    ci = {"command": "make test", "total_s": 700.0, "chapters_total_s": 300.0,
+          "steps_s": {"browser tests": 40.0, "install": 150.0, "nbval": 160.0, side: 350.0},
+          "side_by_side_s": {"chapters": 350.0, "unit tests": 260.0}}
+    assert list(er.ci_table(ci).index) == [
+        "install", side, "of which, side by side: chapters", "of which, side by side: unit tests",
+        "of which: executing the chapters", "nbval", "browser tests", "total (make test)"]
+    # a record of the earlier layout (no side-by-side step): steps in run order, then the chapters
+    old = {"command": "make test", "total_s": 900.0, "chapters_total_s": 330.0,
+           "steps_s": {"browser tests": 38.0, "install": 167.0, "nbval": 167.0,
+                       "quick chapters + book": 342.0, "unit tests": 253.0}}
+    assert list(er.ci_table(old).index) == [
+        "install", "unit tests", "quick chapters + book", "nbval", "browser tests",
+        "of which: executing the chapters", "total (make test)"]
+
+
 def _git(cwd, *args):
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
                    env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
