@@ -114,7 +114,10 @@ fdict.set_index("name")
 #
 # Within a cell every model sees the same pairs and the same folds (per seed). Accuracy is the share
 # of pairs where the model picks the preferred answer, averaged over seeds; AUC is computed **within
-# each fold and averaged** ({ref}`sec-auc`). Intervals: 95 % bootstrap over workers.
+# each fold and averaged** ({ref}`sec-auc`). Intervals: 95 % bootstrap over workers. Each cell's
+# out-of-fold scores are cached in the user cache (`reward/space/`), keyed by every model's
+# parameters, the model input, the rows, the seeds and the code, so a rerun of this chapter fits
+# nothing it has fitted before; the intervals are recomputed every time.
 
 # %% tags=["hide-input"]
 designs = {e: pipeline.design(queries, feats, embeddings, "pairwise", excluded[e]) for e in multiverse.EXCLUSIONS}
@@ -125,7 +128,7 @@ texts = queries.loc[queries["query_id"].isin(designs["none"][0]["query_id"]), ["
 space, space_diffs, runs = multiverse.analysis_space(
     {e: designs[e] for e in multiverse.EXCLUSIONS if any(c[1] == e for c in cells)}, spec_models, n_seeds,
     texts=texts, finetune_config=ft_config, finetune_cells=ft_cells, extra_models=extra_models,
-    n_resamples=n_boot, seed=seed, cells=cells)
+    n_resamples=n_boot, seed=seed, cells=cells, cache_dir=cache_root() / "reward" / "space")
 for r in multiverse.result_rows(space, space_diffs):
     rec(**r)
 run_paper, run_grouped = runs[("paper", "paper")], runs[("grouped", "quality")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
 from ifl_utils.reward import labels, protocols
 from ifl_utils.reward.models import FeatureClassifier, TopKImportance, model_zoo
@@ -227,6 +228,47 @@ def test_analysis_space_same_folds_every_model_and_names():
     assert (table.loc[table["model"] == "majority", "auc"] == 0.5).all()
     rb = MV.robustness(diffs, "text_if", "length")
     assert rb["cells"] == 2 and rb["includes_zero"] + rb["above_zero"] + rb["below_zero"] == 2
+
+
+def test_cell_cache_gives_the_computed_table_row_for_row_and_fits_nothing(tmp_path, monkeypatch):
+    from ifl_utils.reward import finetune
+    from ifl_utils.reward import multiverse as MV
+
+    X, y, rows = _toy(n=120)
+    X["len_left"], X["len_right"] = np.abs(X["gaze_f1"]) * 100, 50.0
+    X["len_diff"], X["len_logratio"], X["query_len"] = X["len_right"] - X["len_left"], 0.0, 10.0
+    zoo = model_zoo(select_k=3)                    # selection, so the paper cell records columns
+    models = {m: zoo[m] for m in ("majority", "length", "if_rf")}
+    texts = pd.DataFrame({"query_id": rows["query_id"], "user_query": "q", "llm_response_1": "a",
+                          "llm_response_2": "b"})
+    monkeypatch.setattr(finetune, "cached_oof_scores",   # a stand-in for the fine-tune: fixed scores
+                        lambda t, yy, folds, config, seed: (np.full(len(yy), 0.25), {"cached": 1}))
+    args = (models, X, rows, "paper", (49, 50))
+    plain = MV.run_cell(*args, texts=texts, finetune_config=object())
+    first = MV.run_cell(*args, texts=texts, finetune_config=object(), cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("cell-*.parquet"))) == 1 and len(list(tmp_path.glob("cell-*.json"))) == 1
+
+    def no_fit(*a, **k):
+        raise AssertionError("a cached cell must not be fitted again")
+
+    monkeypatch.setattr(MV, "_sklearn_oof", no_fit)
+    again = MV.run_cell(*args, texts=texts, finetune_config=object(), cache_dir=tmp_path)
+    for run in (first, again):
+        pd.testing.assert_frame_equal(run.oof, plain.oof)
+        assert run.selected == plain.selected and set(plain.selected) == {"if_rf"}
+    # the order every table is read in: the first seed's models, the fine-tune, the other seeds
+    assert list(plain.oof.drop_duplicates(["model", "seed"])[["model", "seed"]].itertuples(index=False, name=None)) == [
+        ("majority", 49), ("length", 49), ("if_rf", 49), ("text_finetuned", 49),
+        ("majority", 50), ("length", 50), ("if_rf", 50)]
+    # the key follows every input that changes the scores
+    key = MV.cell_key(*args)
+    X2 = X.copy()
+    X2.iloc[0, 0] += 1e-9
+    other = {**models, "if_rf": clone(models["if_rf"]).set_params(select_k=4)}
+    rows2 = rows.assign(y=1 - rows["y"])
+    assert len({key, MV.cell_key(models, X2, rows, "paper", (49, 50)), MV.cell_key(other, X, rows, "paper", (49, 50)),
+                MV.cell_key(models, X, rows2, "paper", (49, 50)), MV.cell_key(models, X, rows, "paper", (49,)),
+                MV.cell_key(models, X, rows, "grouped", (49, 50))}) == 6
 
 
 def test_release_features_by_the_release_definitions():

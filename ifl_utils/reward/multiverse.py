@@ -14,6 +14,10 @@ claim holds (a specification curve; Simonsohn, Simmons & Nelson 2020).
 """
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -48,17 +52,39 @@ def cell_folds(rows: pd.DataFrame, protocol: str, seed: int) -> np.ndarray:
     raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
 
 
-def run_cell(models: dict, X: pd.DataFrame, rows: pd.DataFrame, protocol: str, seeds,
-             texts: pd.DataFrame | None = None, finetune_config=None) -> protocols.Run:
-    """Out-of-fold scores of ``models`` (and of ``text_finetuned`` when ``finetune_config`` is given)
-    on one cell's rows, the same folds for every model within a seed.
+#: Version of the cached out-of-fold tables of :func:`run_cell`; bump when their layout changes.
+CELL_CACHE_VERSION = "cell-1"
 
-    ``texts`` (query_id, user_query, llm_response_1, llm_response_2; aligned with ``rows``) feeds
-    the fine-tuned model, which runs on the first seed's folds only (its fold scores are cached).
-    """
+
+def cell_key(models: dict, X: pd.DataFrame, rows: pd.DataFrame, protocol: str, seeds) -> str:
+    """Cache key of one cell's scikit-learn out-of-fold scores: a hash of every model's parameters
+    (deep), the model input ``X`` (values and columns), the rows (query, worker, label), the protocol
+    and seeds, the scikit-learn and NumPy versions, and the source of this module, of
+    :mod:`.protocols` and of :mod:`.models` (so a change to the code never reads a stale table)."""
+    import sklearn
+
+    from . import models as model_module
+
+    spec = [CELL_CACHE_VERSION, protocol, [int(s) for s in seeds], sklearn.__version__, np.__version__,
+            list(map(str, X.columns)),
+            [(name, sorted((k, repr(v)) for k, v in m.get_params(deep=True).items()))
+             for name, m in sorted(models.items())]]
+    h = hashlib.sha256(json.dumps(spec).encode())
+    h.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
+    h.update(pd.util.hash_pandas_object(rows[["query_id", "worker", "y"]].astype({"worker": str}),
+                                        index=False).to_numpy().tobytes())
+    for mod in (protocols, model_module):
+        h.update(Path(mod.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()[:20]
+
+
+def _sklearn_oof(models: dict, X: pd.DataFrame, rows: pd.DataFrame, protocol: str, seeds) -> tuple[pd.DataFrame, dict]:
+    """Out-of-fold scores of every model and seed (seed-major, models in order) and the columns the
+    paper protocol selected per model."""
     y = rows["y"].to_numpy(float)
-    recs, selected, info = [], {}, None
-    for i, s in enumerate(seeds):
+    recs, selected = [], {}
+    for s in seeds:
         folds = cell_folds(rows, protocol, s)
         for name, model in models.items():
             m = clone(model).set_params(random_state=s)
@@ -68,14 +94,54 @@ def run_cell(models: dict, X: pd.DataFrame, rows: pd.DataFrame, protocol: str, s
                 m = with_columns(m, cols)
             recs.append(pd.DataFrame({"query_id": rows["query_id"].to_numpy(), "model": name, "seed": s,
                                       "fold": folds, "score": protocols.oof_scores(m, X, y, folds)}))
-        if i == 0 and finetune_config is not None:
-            from .finetune import cached_oof_scores
+    return pd.concat(recs, ignore_index=True), selected
 
-            if texts is None or not (texts["query_id"].to_numpy() == rows["query_id"].to_numpy()).all():
-                raise ValueError("run_cell: texts must be aligned with rows (same query_id order)")
-            sc, info = cached_oof_scores(texts, y, folds, config=finetune_config, seed=s)
-            recs.append(pd.DataFrame({"query_id": rows["query_id"].to_numpy(), "model": "text_finetuned",
-                                      "seed": s, "fold": folds, "score": sc}))
+
+def _cached_sklearn_oof(models: dict, X: pd.DataFrame, rows: pd.DataFrame, protocol: str, seeds,
+                        cache_dir: Path) -> tuple[pd.DataFrame, dict]:
+    """:func:`_sklearn_oof` read from, or written to, ``cache_dir/cell-<key>.parquet`` (the
+    selected columns beside it as ``.json``); both written atomically, the table last."""
+    from ..io import atomic_path, write_json_atomic
+
+    key = cell_key(models, X, rows, protocol, seeds)
+    table, sel = Path(cache_dir) / f"cell-{key}.parquet", Path(cache_dir) / f"cell-{key}.json"
+    if table.is_file() and sel.is_file():
+        return pd.read_parquet(table), json.loads(sel.read_text(encoding="utf-8"))
+    oof, selected = _sklearn_oof(models, X, rows, protocol, seeds)
+    write_json_atomic(sel, {k: list(map(str, v)) for k, v in selected.items()})
+    with atomic_path(table) as tmp:
+        oof.to_parquet(tmp, index=False)
+    return oof, selected
+
+
+def run_cell(models: dict, X: pd.DataFrame, rows: pd.DataFrame, protocol: str, seeds,
+             texts: pd.DataFrame | None = None, finetune_config=None,
+             cache_dir: str | Path | None = None) -> protocols.Run:
+    """Out-of-fold scores of ``models`` (and of ``text_finetuned`` when ``finetune_config`` is given)
+    on one cell's rows, the same folds for every model within a seed.
+
+    ``texts`` (query_id, user_query, llm_response_1, llm_response_2; aligned with ``rows``) feeds
+    the fine-tuned model, which runs on the first seed's folds only (its fold scores are cached).
+    With ``cache_dir`` the scikit-learn models' scores are cached there too (:func:`cell_key`); a
+    cached cell gives the same table, row for row, as a computed one.
+    """
+    y = rows["y"].to_numpy(float)
+    seeds = tuple(seeds)
+    if cache_dir is None:
+        sk, selected = _sklearn_oof(models, X, rows, protocol, seeds)
+    else:
+        sk, selected = _cached_sklearn_oof(models, X, rows, protocol, seeds, Path(cache_dir))
+    recs, info = [sk[sk["seed"] == seeds[0]]], None
+    if finetune_config is not None:   # after the first seed's models, as it always ran
+        from .finetune import cached_oof_scores
+
+        if texts is None or not (texts["query_id"].to_numpy() == rows["query_id"].to_numpy()).all():
+            raise ValueError("run_cell: texts must be aligned with rows (same query_id order)")
+        folds = cell_folds(rows, protocol, seeds[0])
+        sc, info = cached_oof_scores(texts, y, folds, config=finetune_config, seed=seeds[0])
+        recs.append(pd.DataFrame({"query_id": rows["query_id"].to_numpy(), "model": "text_finetuned",
+                                  "seed": seeds[0], "fold": folds, "score": sc}))
+    recs.append(sk[sk["seed"] != seeds[0]])
     run = protocols.Run(rows=rows[["query_id", "worker", "y"]].reset_index(drop=True),
                         oof=pd.concat(recs, ignore_index=True), task="classification", protocol=protocol,
                         selected=selected)
@@ -116,7 +182,8 @@ def cell_diffs(run: protocols.Run, pairs=DIFFS, n_resamples: int = 1000, seed: i
 def analysis_space(designs: dict, models: dict, n_seeds: int, texts: pd.DataFrame | None = None,
                    finetune_config=None, finetune_cells=None, extra_models: dict | None = None,
                    extra_cells=(("paper", "paper"), ("grouped", "quality")), n_resamples: int = 1000,
-                   seed: int = 0, cells=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+                   seed: int = 0, cells=None, cache_dir: str | Path | None = None,
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Every cell of :data:`PROTOCOLS` x :data:`EXCLUSIONS`.
 
     Parameters
@@ -135,6 +202,9 @@ def analysis_space(designs: dict, models: dict, n_seeds: int, texts: pd.DataFram
         Further models run only in ``extra_cells`` (the ablations of the main table).
     cells
         The (protocol, exclusion) cells to run (default: all of them).
+    cache_dir
+        Folder caching each cell's scikit-learn out-of-fold scores (:func:`run_cell`); default:
+        no cache, everything is fitted.
 
     Returns
     -------
@@ -153,7 +223,8 @@ def analysis_space(designs: dict, models: dict, n_seeds: int, texts: pd.DataFram
                 ms.update(extra_models)
             ft = finetune_config if finetune_cells is None or (prot, excl) in finetune_cells else None
             tx = None if texts is None else texts.set_index("query_id").loc[rows["query_id"]].reset_index()
-            run = run_cell(ms, X, rows, prot, cell_seeds(prot, n_seeds, seed), texts=tx, finetune_config=ft)
+            run = run_cell(ms, X, rows, prot, cell_seeds(prot, n_seeds, seed), texts=tx, finetune_config=ft,
+                           cache_dir=cache_dir)
             runs[(prot, excl)] = run
             tabs.append(cell_table(run, n_resamples, seed).assign(protocol=prot, exclusion=excl))
             have = set(run.oof["model"])
