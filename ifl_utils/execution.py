@@ -20,7 +20,9 @@ What a record holds and how each figure is measured:
     so far: an upper bound), and ``peak_memory_method`` says which.
 ``cache``
     Per kind of cache (``data``: the verified, extracted and parsed release; ``embeddings``;
-    ``dpo``: the DPO run cache), with *entries* the names directly inside that kind's folder(s)
+    ``fits``: model fits — fine-tuned cross-encoder fold scores, the reward chapter's analysis-space
+    cells, the validity chapter's model runs; ``dpo``: the DPO run cache), with *entries* the names
+    directly inside that kind's folder(s)
     of the user cache: **cold** when the chapter created at least one entry that did not exist
     before it ran (it had to compute it), **warm** when it read existing entries and created none,
     **unused** when it did neither. What the kernel opens, lists, creates and renames into the
@@ -47,9 +49,11 @@ from .io import write_json_atomic
 EXECUTION_DIR = "execution"
 
 #: Kinds of cache reported, each with its folder(s) under the user cache root.
+#: A folder may be nested (``reward/space``): its entries are the names directly inside it.
 CACHE_KINDS: dict[str, tuple[str, ...]] = {
     "data": ("download", "release", "verified", "parsed"),
     "embeddings": ("embeddings",),
+    "fits": ("finetune", "reward/space", "validity"),
     "dpo": ("dpo",),
 }
 
@@ -65,11 +69,22 @@ COLD, WARM, UNUSED = "cold", "warm", "unused"
 # --------------------------------------------------------------------------- cache state
 
 def _entry_of(relpath: str) -> str | None:
-    """``"parsed/abc-v8"`` for ``"parsed/abc-v8/workers.parquet"``: the entry a cache path is in."""
+    """``"parsed/abc-v8"`` for ``"parsed/abc-v8/workers.parquet"``, ``"reward/space/cell-1.parquet"``
+    for itself: the entry a cache path is in (the name directly inside the deepest folder of
+    :data:`CACHE_KINDS` that holds it; the first folder level for paths outside them)."""
     parts = Path(relpath).parts
-    if len(parts) < 2 or parts[0] == ".." or parts[1].startswith("."):
+    if not parts or parts[0] == "..":
         return None
-    return f"{parts[0]}/{parts[1]}"
+    depth = max((len(Path(f).parts) for folders in CACHE_KINDS.values() for f in folders
+                 if tuple(Path(f).parts) == parts[:len(Path(f).parts)]), default=1)
+    if len(parts) <= depth or parts[depth].startswith("."):
+        return None
+    return "/".join(parts[:depth + 1])
+
+
+def _kind_folder(entry: str, folders: tuple[str, ...]) -> bool:
+    """Whether ``entry`` (``"folder/name"``) lies directly inside one of ``folders``."""
+    return entry.rsplit("/", 1)[0] in folders
 
 
 def cache_snapshot(cache_root: str | os.PathLike[str]) -> dict[str, set[str]]:
@@ -134,7 +149,7 @@ def cache_state(before: dict[str, set[str]], after: dict[str, set[str]],
     out: dict[str, dict[str, Any]] = {}
     for kind, folders in CACHE_KINDS.items():
         old, now = before.get(kind, set()), after.get(kind, set())
-        mine = {e for e in (used or set()) if e.split("/", 1)[0] in folders}
+        mine = {e for e in (used or set()) if _kind_folder(e, folders)}
         new = (now - old) if used is None else (now - old) & mine
         read = mine & old
         if new:

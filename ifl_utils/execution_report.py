@@ -9,7 +9,7 @@ import pandas as pd
 from .execution import CACHE_KINDS, REPORT_PACKAGES
 
 NOT_RUN = "not run in this mode"
-CACHE_LABELS = {"data": "data", "embeddings": "embeddings", "dpo": "DPO runs"}
+CACHE_LABELS = {"data": "data", "embeddings": "embeddings", "fits": "model fits", "dpo": "DPO runs"}
 
 
 def fmt_seconds(s: float | None) -> str:

@@ -82,7 +82,9 @@ display(Markdown(md.table(er.chapter_table(records, names, drop_shared=True), in
 # - **peak memory**: the kernel process's peak resident memory (Linux's `VmHWM`, read after every
 #   cell while the kernel runs; it never decreases, so the last read is the true peak).
 # - **cache** (three states, in this order): for the data cache (the verified, extracted and parsed release), the sentence
-#   embeddings and the DPO runs, in the user cache folder: **cold** when the chapter created an entry
+#   embeddings, the model fits (fine-tuned cross-encoder fold scores, the reward chapter's
+#   analysis-space cells, the validity models) and the DPO runs, in the user cache folder: **cold**
+#   when the chapter created an entry
 #   that did not exist before it ran (it computed it; the count says how many), **warm** when it read
 #   existing entries and created none, **unused** when it did neither. Reads are seen by an audit
 #   hook that `setup()` installs in the runner's kernels.

@@ -45,9 +45,10 @@ def test_chapter_table_rows_follow_the_chapters_and_show_missing_ones():
     assert list(table.index) == ["01_a", "02_b", "03_c", "04_d"]
     assert table.loc["02_b", "wall time"] == "3 min 12 s"
     assert table.loc["02_b", "peak memory"] == "5.4 GB"
-    assert er.CACHE_COLUMN == "cache: data · embeddings · DPO runs"
-    assert table.loc["02_b", er.CACHE_COLUMN] == "warm · cold (2 new) · unused"
-    assert table.loc["01_a", er.CACHE_COLUMN] == "warm · unused · unused"
+    assert er.CACHE_COLUMN == "cache: data · embeddings · model fits · DPO runs"
+    # records made before the model-fits kind existed show a dash there
+    assert table.loc["02_b", er.CACHE_COLUMN] == "warm · cold (2 new) · — · unused"
+    assert table.loc["01_a", er.CACHE_COLUMN] == "warm · unused · — · unused"
     assert table.loc["01_a", "executed at (UTC)"] == "2026-12-06 21:55"
     assert table.loc["03_c", "executed at (UTC)"] == er.NOT_RUN
     assert "bad" in table.loc["04_d", "executed at (UTC)"]

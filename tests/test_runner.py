@@ -99,7 +99,7 @@ def test_run_passes_parameters_and_records(project, cache_dir):
     assert 300 < rec["peak_rss_mb"] < 4000, rec["peak_rss_mb"]   # the 300 MB ballast, not the runner
     assert rec["cache_reads_observed"] is True
     assert {k: v["state"] for k, v in rec["cache"].items()} == {
-        "data": "warm", "embeddings": "cold", "dpo": "unused"}
+        "data": "warm", "embeddings": "cold", "fits": "unused", "dpo": "unused"}
     assert rec["cache"]["embeddings"]["new"] == 1 and rec["cache"]["data"]["read"] == 1
     assert set(rec["packages"]) == set(execution.REPORT_PACKAGES)
     assert rec["packages"]["pandas"]
@@ -198,7 +198,7 @@ def test_cache_state_rules():
     after = {"data": {"parsed/a"}, "embeddings": {"embeddings/x.npy", "embeddings/y.npy"}, "dpo": set()}
     state = execution.cache_state(before, after, used={"parsed/a", "embeddings/x.npy", "embeddings/y.npy"})
     assert {k: v["state"] for k, v in state.items()} == {"data": "warm", "embeddings": "cold",
-                                                         "dpo": "unused"}
+                                                         "fits": "unused", "dpo": "unused"}
     assert state["embeddings"] == {"state": "cold", "new": 1, "read": 1, "present_before": 1}
     # an entry that another process created meanwhile is not the chapter's
     crowded = dict(after, dpo={"dpo/other-run"})
@@ -215,12 +215,24 @@ def test_cache_snapshot_and_log(tmp_path):
     (tmp_path / "parsed" / ".tmp-partial").mkdir()
     (tmp_path / "embeddings").mkdir()
     (tmp_path / "embeddings" / "h.npy").write_bytes(b"")
+    (tmp_path / "reward" / "space").mkdir(parents=True)          # a nested kind folder
+    (tmp_path / "reward" / "space" / "cell-1.parquet").write_bytes(b"")
+    (tmp_path / "reward" / "space" / ".cell-2.parquet.x.tmp").write_bytes(b"")
     snap = execution.cache_snapshot(tmp_path)
-    assert snap == {"data": {"parsed/k-v8"}, "embeddings": {"embeddings/h.npy"}, "dpo": set()}
+    assert snap == {"data": {"parsed/k-v8"}, "embeddings": {"embeddings/h.npy"},
+                    "fits": {"reward/space/cell-1.parquet"}, "dpo": set()}
     log = tmp_path / "log.txt"
     log.write_text(f"{tmp_path}/parsed/k-v8/workers.parquet\n{tmp_path}/parsed\n"
-                   f"{tmp_path}/embeddings/h.npy\n/elsewhere/file\n")
-    assert execution.read_cache_log(log, tmp_path) == {"parsed/k-v8", "embeddings/h.npy"}
+                   f"{tmp_path}/embeddings/h.npy\n/elsewhere/file\n"
+                   f"{tmp_path}/reward/space/cell-1.parquet\n{tmp_path}/reward/space\n"
+                   f"{tmp_path}/reward/space/.cell-2.parquet.x.tmp\n")
+    used = execution.read_cache_log(log, tmp_path)
+    assert used == {"parsed/k-v8", "embeddings/h.npy", "reward/space/cell-1.parquet"}
+    # a new cell file makes the fits cold, a read one warm: entries are files, not the folder
+    after = {**snap, "fits": snap["fits"] | {"reward/space/cell-3.parquet"}}
+    state = execution.cache_state(snap, after, used | {"reward/space/cell-3.parquet"})
+    assert state["fits"]["state"] == "cold" and state["fits"]["new"] == 1 and state["fits"]["read"] == 1
+    assert execution.cache_state(snap, snap, used)["fits"]["state"] == "warm"
 
 
 def test_write_record_is_atomic_and_needs_its_keys(tmp_path):
