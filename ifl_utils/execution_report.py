@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from .ci_time import FORMER_STEPS, INSTALL, STEPS
 from .execution import CACHE_KINDS, REPORT_PACKAGES
 
 NOT_RUN = "not run in this mode"
@@ -145,8 +146,6 @@ def ci_table(ci: dict[str, Any]) -> pd.DataFrame:
     sorted), each with its time and share. Under the side-by-side step come its commands, each on
     its own (their times overlap, so they have no share), and the chapters' summed execution time;
     then the total. Targets where the project set one (total; quick chapters)."""
-    from .ci_time import FORMER_STEPS, INSTALL, STEPS
-
     total = ci["total_s"]
     targets = ci.get("targets_s", {})
     order = [INSTALL, *FORMER_STEPS, *(name for name, _ in STEPS)]

@@ -38,3 +38,18 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
             raise RuntimeError("crash mid-write")
     assert target.read_text() == '{\n  "old": true\n}\n'
     assert sorted(os.listdir(tmp_path)) == ["x.json"]
+
+
+def test_parquet_round_trip_is_atomic_and_the_read_goes_through_python_open(tmp_path):
+    import pandas as pd
+
+    code = (
+        "import sys, pandas as pd; from ifl_utils import io; seen = []\n"
+        "sys.addaudithook(lambda e, a: seen.append(str(a[0])) if e == 'open' and a and isinstance(a[0], str) else None)\n"
+        "t = io.read_parquet(sys.argv[1]); print(len(t), any(s.endswith('t.parquet') for s in seen))\n")
+    target = tmp_path / "cache" / "t.parquet"
+    io.write_parquet_atomic(target, pd.DataFrame({"a": [1.5, 2.5], "b": ["x", "y"]}), index=False)
+    assert sorted(os.listdir(target.parent)) == ["t.parquet"]
+    pd.testing.assert_frame_equal(io.read_parquet(target), pd.DataFrame({"a": [1.5, 2.5], "b": ["x", "y"]}))
+    out = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2", "True"]   # the runner's audit hook would see this cache read

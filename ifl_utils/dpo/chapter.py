@@ -62,7 +62,9 @@ def rm_labels_all_folds(plan: FoldPlan, rows: pd.DataFrame, X: pd.DataFrame, fol
             cache = cache_root() / "dpo" / "crossfit"
         path = Path(cache) / f"rm-labels-{h.hexdigest()[:16]}.parquet"
         if path.is_file():
-            return pd.read_parquet(path)
+            from ..io import read_parquet
+
+            return read_parquet(path)
     out = []
     for f in folds:
         train_workers = sorted(set(plan.pairs.loc[plan.pairs["fold"] != f, "worker"].astype(str)))
@@ -70,10 +72,9 @@ def rm_labels_all_folds(plan: FoldPlan, rows: pd.DataFrame, X: pd.DataFrame, fol
         out.append(lab.assign(fold=int(f)))
     res = pd.concat(out, ignore_index=True)
     if path is not None:
-        from ..io import atomic_path
+        from ..io import write_parquet_atomic
 
-        with atomic_path(path) as tmp:
-            res.to_parquet(tmp)
+        write_parquet_atomic(path, res)
     return res
 
 

@@ -223,7 +223,6 @@ def oof_table(run: Run, model: str) -> pd.DataFrame:
 
 def write_oof(table: pd.DataFrame, path) -> None:
     """Write an OOF table to Parquet atomically."""
-    from ..io import atomic_path
+    from ..io import write_parquet_atomic
 
-    with atomic_path(path) as tmp:
-        table.to_parquet(tmp, index=False)
+    write_parquet_atomic(path, table, index=False)

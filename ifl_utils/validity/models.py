@@ -191,13 +191,12 @@ def cached_run(models: dict, X: pd.DataFrame, rows: pd.DataFrame, seeds, cache_d
 
     With ``n_jobs > 1`` the models run in parallel processes, one ``run_protocol`` each: the folds
     depend only on the seed, the labels and the workers, so the result is the same as one call."""
-    from ..io import atomic_path
+    from ..io import read_parquet, write_parquet_atomic
     from ..reward import protocols
 
     path = Path(cache_dir) / f"validity-run-{key}.parquet"
     if path.is_file():
-        with open(path, "rb") as fh:   # through Python's open: the runner's audit hook sees the read
-            oof = pd.read_parquet(fh)
+        oof = read_parquet(path)
         return protocols.Run(rows=rows[["query_id", "worker", "y"]].reset_index(drop=True), oof=oof,
                              task="classification", protocol="grouped", selected={})
     if n_jobs > 1:
@@ -209,8 +208,7 @@ def cached_run(models: dict, X: pd.DataFrame, rows: pd.DataFrame, seeds, cache_d
         run = protocols.Run(rows=parts[0].rows, oof=oof, task="classification", protocol="grouped", selected={})
     else:
         run = protocols.run_protocol({k: clone(v) for k, v in models.items()}, X, rows, "grouped", seeds=tuple(seeds))
-    with atomic_path(path) as tmp:
-        run.oof.to_parquet(tmp, index=False)
+    write_parquet_atomic(path, run.oof, index=False)
     return run
 
 
