@@ -116,8 +116,8 @@ fdict.set_index("name")
 # of pairs where the model picks the preferred answer, averaged over seeds; AUC is computed **within
 # each fold and averaged** ({ref}`sec-auc`). Intervals: 95 % bootstrap over workers. Each cell's
 # out-of-fold scores are cached in the user cache (`reward/space/`), keyed by every model's
-# parameters, the model input, the rows, the seeds and the code, so a rerun of this chapter fits
-# nothing it has fitted before; the intervals are recomputed every time.
+# parameters, the model input, the rows, the seeds and the code, so a rerun of this chapter refits
+# none of these cells; the intervals, and the other tables below, are computed anew every time.
 
 # %% tags=["hide-input"]
 designs = {e: pipeline.design(queries, feats, embeddings, "pairwise", excluded[e]) for e in multiverse.EXCLUSIONS}
