@@ -32,6 +32,9 @@ PAPER: dict[str, PaperValue] = {
     "pairwise/if_rf/paper/rerun_accuracy": PaperValue(
         0.625, "re-run of the released RF script on the released data (675 pairs)",
         "62.5 +/- 1.1 % with the released KFold; 57.9 % grouped by worker"),
+    "pairwise/release/candidate_features": PaperValue(
+        232, "the release's feature table: candidate columns the top-50 selection chose from",
+        "notes §5 item 2 (re-run of the release's selection on its 232 candidates)"),
     "pairwise/if_rf/grouped/rerun_accuracy": PaperValue(
         0.579, "re-run of the released RF script with GroupKFold by worker"),
     "dpo/if_vs_text/gain_ratio": PaperValue(

@@ -350,10 +350,9 @@ pd.DataFrame([{"tokens per input": c.max_length, "question tokens": c.query_toke
                "layers trained (of 6)": c.train_layers, "pane order": c.order, "cells": len(ft_cells)}])
 
 # %% [markdown]
-# Each input keeps {glue:text}`pairwise.text_finetuned.config.answer_tokens` tokens of each answer
-# (answers average about 1,400 characters, some 300 tokens), so the model reads the opening of each
-# answer and **cannot see the answers' lengths**, the strongest text signal on this data; one epoch
-# over at most {glue:text}`pairwise.text_finetuned.config.max_pairs` training pairs per fold. It is
+# Each input keeps {glue:text}`pairwise.text_finetuned.config.answer_tokens` tokens of each answer,
+# so the model reads only the opening of each answer and **cannot see the answers' lengths**, the
+# strongest text signal on this data; one epoch over at most {glue:text}`pairwise.text_finetuned.config.max_pairs` training pairs per fold. It is
 # a weak fine-tuned model by construction: in the release's cell it reaches
 # {glue:text}`pairwise.text_finetuned.paper.accuracy`, in the main cell
 # {glue:text}`pairwise.text_finetuned.grouped.accuracy`. For C3a this means our text-only number is
@@ -371,7 +370,7 @@ pd.DataFrame([{"tokens per input": c.max_length, "question tokens": c.query_toke
 # from our sample table (`ifl_utils.reward.release`; turns assigned by our time rule, so values
 # differ from the release's own table) together with a pool of
 # {glue:text}`pairwise.release.pool` candidate columns of the same families (the release chose
-# from 232). Starting from the release-faithful run, each row of the table changes exactly one
+# from {glue:text}`paper.pairwise.release.candidate_features`). Starting from the release-faithful run, each row of the table changes exactly one
 # thing; the change column is the paired accuracy difference to the previous row with a worker-
 # bootstrap interval (for the exclusion change: one resample of the union of both rows' workers).
 

@@ -427,9 +427,10 @@ print(f"explicit {chk['explicit']:.4f} − reversed {chk['explicit_reversed']:.4
 # control effect; per-pair outcomes of two sources on the same pair are correlated, and workers
 # differ, both calibrated on this chapter's runs; the test is the paired difference with a worker-
 # cluster interval (for speed a normal interval with a cluster-robust standard error; on the control it
-# gives {glue:text}`dpo.power_check_text`). The paper's claim corresponds to label accuracies of 0.64 (implicit feedback) vs
-# 0.55 (text) — the paper's reward-model accuracies, whose label-quality gap (2a − 1: 0.28 vs 0.10)
-# is "nearly three times". The simulation varies the number of workers with pairs per worker as now.
+# gives {glue:text}`dpo.power_check_text`). The paper's claim corresponds to label accuracies of
+# {glue:text}`paper.pairwise.if.accuracy:.2f` (implicit feedback) vs
+# {glue:text}`paper.pairwise.text.accuracy:.2f` (text) — the paper's reward-model accuracies, whose
+# label-quality gaps (2a − 1) differ by "nearly three times". The simulation varies the number of workers with pairs per worker as now.
 
 # %% tags=["hide-input"]
 from ifl_utils.paper import PAPER
